@@ -1,0 +1,129 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/realm-ai/realm/engine/errs"
+)
+
+// Matrix is a 2-D weight tensor: Rows rows of Cols elements of type Type,
+// stored row after row in ggml's block layout (in ggml's terms ne[0] = Cols,
+// ne[1] = Rows). Data is usually a slice of a memory-mapped GGUF file and is
+// only read. Build one with NewMatrix, which checks the sizes; a Matrix may
+// then be used by many goroutines at once.
+type Matrix struct {
+	Type       Type
+	Rows, Cols int
+	Data       []byte
+}
+
+// NewMatrix wraps data as a rows x cols matrix of type t. It fails with
+// errs.ErrUnsupportedModel if Realm cannot compute with t, and with
+// errs.ErrInvalidModel if the shape is empty, cols is not a whole number of
+// t's blocks, or data is not exactly rows*t.RowSize(cols) bytes.
+func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
+	if !t.Supported() {
+		return nil, fmt.Errorf("%w: matrix of type %s", errs.ErrUnsupportedModel, t)
+	}
+	if rows <= 0 || cols <= 0 {
+		return nil, fmt.Errorf("%w: matrix %s %dx%d: empty or negative shape", errs.ErrInvalidModel, t, rows, cols)
+	}
+	rs, err := t.RowSize(int64(cols))
+	if err != nil {
+		return nil, fmt.Errorf("%w: matrix %s %dx%d: %v", errs.ErrInvalidModel, t, rows, cols, err)
+	}
+	if int64(rows) > math.MaxInt/rs {
+		return nil, fmt.Errorf("%w: matrix %s %dx%d: size overflows", errs.ErrInvalidModel, t, rows, cols)
+	}
+	if want := int64(rows) * rs; int64(len(data)) != want {
+		return nil, fmt.Errorf("%w: matrix %s %dx%d: data is %d bytes, want %d",
+			errs.ErrInvalidModel, t, rows, cols, len(data), want)
+	}
+	return &Matrix{Type: t, Rows: rows, Cols: cols, Data: data}, nil
+}
+
+// rowSize is the number of bytes of one row.
+func (m *Matrix) rowSize() int {
+	return m.Cols / m.Type.BlockLen() * m.Type.BlockSize()
+}
+
+// Row dequantizes row i into dst[:m.Cols] (an embedding lookup), with the
+// same bit-exact results as Dequantize. It panics if i is out of range or
+// dst is shorter than m.Cols, as indexing would.
+func (m *Matrix) Row(i int, dst []float32) {
+	if i < 0 || i >= m.Rows {
+		panic(fmt.Sprintf("tensor: Matrix.Row: row %d out of range [0,%d)", i, m.Rows))
+	}
+	if len(dst) < m.Cols {
+		panic(fmt.Sprintf("tensor: Matrix.Row: dst has %d elements, need %d", len(dst), m.Cols))
+	}
+	rs := m.rowSize()
+	dequantRow(m.Type, m.Data[i*rs:(i+1)*rs], dst[:m.Cols])
+}
+
+// minParallelWork is the number of multiply-adds below which Mul runs on
+// the caller alone: waking workers costs more than the work.
+const minParallelWork = 1 << 15
+
+// actPool recycles activation scratch buffers between Mul calls.
+var actPool = sync.Pool{New: func() any { return new(activations) }}
+
+// Mul computes out[b*Rows+r] = W[r]·x[b] for the n activation vectors
+// x[b] = x[b*Cols:(b+1)*Cols] and every row r, as ggml's CPU backend does:
+// each x[b] is first converted once to the weight type's VecDotType (int8
+// blocks with scales for quantized weights, F16/BF16 for half weights), then
+// every row is dotted with it by the type's kernel. Rows are split over p's
+// threads (p may be nil: serial). It panics if x has fewer than n*Cols or
+// out fewer than n*Rows elements, as indexing would, or if m was not built
+// by NewMatrix and has an unsupported type or short Data.
+func (m *Matrix) Mul(p *Pool, x []float32, n int, out []float32) {
+	if n <= 0 {
+		return
+	}
+	if len(x) < n*m.Cols || len(out) < n*m.Rows {
+		panic(fmt.Sprintf("tensor: Matrix.Mul: %dx%d matrix, %d vectors: x has %d elements, out %d",
+			m.Rows, m.Cols, n, len(x), len(out)))
+	}
+	dot := dotKernel(m.Type)
+	if dot == nil {
+		panic("tensor: Matrix.Mul: unsupported type " + m.Type.String())
+	}
+	vt := m.Type.VecDotType()
+	cols, rows := m.Cols, m.Rows
+	serial := p == nil || rows*cols*n < minParallelWork
+
+	act := actPool.Get().(*activations)
+	defer actPool.Put(act)
+	act.reset(vt, n, cols)
+	quantize := func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			quantizeAct(vt, x[b*cols:(b+1)*cols], &act.rows[b])
+		}
+	}
+	if serial || n == 1 {
+		quantize(0, n)
+	} else {
+		p.Run(n, quantize)
+	}
+
+	rs := m.rowSize()
+	vecs := act.rows
+	multiply := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			w := m.Data[r*rs : (r+1)*rs]
+			for b := range vecs {
+				out[b*rows+r] = dot(w, &vecs[b])
+			}
+		}
+	}
+	if serial {
+		multiply(0, rows)
+	} else {
+		p.Run(rows, multiply)
+	}
+	if vt == F32 {
+		clear(act.rows) // do not keep the caller's x alive in the pool
+	}
+}
