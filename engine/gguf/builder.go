@@ -16,7 +16,10 @@ type Builder struct {
 	keys    []string
 	kv      map[string]any
 	tensors []builderTensor
-	// Alignment of tensor data; 0 means DefaultAlignment.
+	// Alignment of tensor data; 0 means DefaultAlignment whatever
+	// general.alignment was Set to (so tests can write bad values). A
+	// non-zero Alignment is written as general.alignment unless that key
+	// was Set, in which case the two must agree.
 	Alignment int
 }
 
@@ -46,25 +49,50 @@ func (b *Builder) AddTensor(name string, typ tensor.Type, dims []int64, data []b
 	b.tensors = append(b.tensors, builderTensor{name, typ, append([]int64(nil), dims...), data})
 }
 
-// Bytes encodes the file.
+// alignment returns the tensor data alignment to write and whether the
+// general.alignment key must be added for it.
+func (b *Builder) alignment() (int, bool, error) {
+	set, hasKey := b.kv["general.alignment"]
+	if b.Alignment == 0 {
+		return DefaultAlignment, false, nil
+	}
+	if b.Alignment < 0 || b.Alignment&(b.Alignment-1) != 0 || b.Alignment > math.MaxUint32 {
+		return 0, false, fmt.Errorf("gguf builder: alignment %d is not a power of two", b.Alignment)
+	}
+	if hasKey && set != any(uint32(b.Alignment)) {
+		return 0, false, fmt.Errorf("gguf builder: Alignment %d conflicts with general.alignment = %v", b.Alignment, set)
+	}
+	return b.Alignment, !hasKey, nil
+}
+
+// Bytes encodes the file. Tensor data are written as given, so a test can
+// build a file whose data do not match its tensor infos.
 func (b *Builder) Bytes() ([]byte, error) {
-	align := b.Alignment
-	if align == 0 {
-		align = DefaultAlignment
+	align, addKey, err := b.alignment()
+	if err != nil {
+		return nil, err
+	}
+	keys, kv := b.keys, b.kv
+	if addKey {
+		keys = append(keys[:len(keys):len(keys)], "general.alignment")
+		kv = map[string]any{"general.alignment": uint32(align)}
+		for k, v := range b.kv {
+			kv[k] = v
+		}
 	}
 	var w bytes.Buffer
 	w.WriteString(Magic)
 	put(&w, uint32(3))
 	put(&w, uint64(len(b.tensors)))
-	put(&w, uint64(len(b.keys)))
-	for _, k := range b.keys {
+	put(&w, uint64(len(keys)))
+	for _, k := range keys {
 		putString(&w, k)
-		t, err := typeOf(b.kv[k])
+		t, err := typeOf(kv[k])
 		if err != nil {
 			return nil, fmt.Errorf("gguf builder: key %s: %w", k, err)
 		}
 		put(&w, uint32(t))
-		if err := putValue(&w, b.kv[k]); err != nil {
+		if err := putValue(&w, kv[k]); err != nil {
 			return nil, fmt.Errorf("gguf builder: key %s: %w", k, err)
 		}
 	}

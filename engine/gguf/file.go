@@ -31,6 +31,10 @@ const DefaultAlignment = 32
 // maxDims is the most dimensions a ggml tensor has.
 const maxDims = 4
 
+// preallocMax caps how many table entries are allocated up front from a
+// count the header claims.
+const preallocMax = 4096
+
 // maxNesting bounds nested arrays so a hostile file cannot recurse deeply.
 const maxNesting = 8
 
@@ -81,9 +85,9 @@ func Open(path string) (*File, error) {
 	data, unmap, err := mapFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: gguf %s: %v", errs.ErrNotFound, path, err)
+			return nil, fmt.Errorf("%w: gguf %s: %w", errs.ErrNotFound, path, err)
 		}
-		return nil, fmt.Errorf("%w: gguf %s: %v", errs.ErrInvalidModel, path, err)
+		return nil, fmt.Errorf("%w: gguf %s: %w", errs.ErrInvalidModel, path, err)
 	}
 	f, err := parse(path, data)
 	if err != nil {
@@ -133,8 +137,13 @@ func (f *File) Tensor(name string) (*TensorInfo, bool) {
 	return &f.Tensors[i], true
 }
 
-// TensorData returns the bytes of a tensor of this file (a view, no copy).
+// TensorData returns the bytes of a tensor of this file (a view of the
+// mapping, no copy). It returns nil after Close, or if t does not describe a
+// range inside the file.
 func (f *File) TensorData(t *TensorInfo) []byte {
+	if t == nil || t.Offset < 0 || t.Size < 0 || t.Offset > int64(len(f.data)) || t.Size > int64(len(f.data))-t.Offset {
+		return nil
+	}
 	return f.data[t.Offset : t.Offset+t.Size : t.Offset+t.Size]
 }
 
@@ -156,8 +165,13 @@ func parse(name string, data []byte) (*File, error) {
 	switch f.Version {
 	case 2, 3:
 	case 1:
-		return nil, fmt.Errorf("%w: gguf %s: version 1 files are not supported (re-convert the model)", errs.ErrUnsupportedModel, name)
+		return nil, fmt.Errorf("%w: gguf %s: version: version 1 files are not supported (re-convert the model)", errs.ErrUnsupportedModel, name)
+	case 2 << 24, 3 << 24:
+		return nil, fmt.Errorf("%w: gguf %s: version: big-endian GGUF files are not supported", errs.ErrUnsupportedModel, name)
 	default:
+		if f.Version > 3 && f.Version < 256 {
+			return nil, fmt.Errorf("%w: gguf %s: version: GGUF version %d is newer than the versions Realm reads (2 and 3)", errs.ErrUnsupportedModel, name, f.Version)
+		}
 		return nil, f.errorf("version: unknown version %d", f.Version)
 	}
 	nTensors, err := r.u64()
@@ -177,8 +191,10 @@ func parse(name string, data []byte) (*File, error) {
 		return nil, f.errorf("tensor_count: %d tensors cannot fit in %d bytes", nTensors, r.remaining())
 	}
 
-	f.KV = make([]KV, 0, nKV)
-	f.kv = make(map[string]int, nKV)
+	// The counts are bounded, but a lying header could still claim several
+	// entries per byte of the file; let the tables grow only as entries parse.
+	f.KV = make([]KV, 0, min(nKV, preallocMax))
+	f.kv = make(map[string]int, min(nKV, preallocMax))
 	for i := uint64(0); i < nKV; i++ {
 		key, err := r.str()
 		if err != nil {
@@ -203,15 +219,15 @@ func parse(name string, data []byte) (*File, error) {
 		if !isInt || v.Type != TypeUint32 {
 			return nil, f.errorf("general.alignment: must be uint32, got %s", v.Type)
 		}
-		if a == 0 || a&(a-1) != 0 || a > 1<<16 {
-			return nil, f.errorf("general.alignment: %d is not a power of two up to 65536", a)
+		if a == 0 || a&(a-1) != 0 {
+			return nil, f.errorf("general.alignment: %d is not a power of two", a)
 		}
 		f.Alignment = a
 	}
 
-	f.Tensors = make([]TensorInfo, 0, nTensors)
-	f.tensors = make(map[string]int, nTensors)
-	relOffsets := make([]uint64, 0, nTensors)
+	f.Tensors = make([]TensorInfo, 0, min(nTensors, preallocMax))
+	f.tensors = make(map[string]int, min(nTensors, preallocMax))
+	relOffsets := make([]uint64, 0, min(nTensors, preallocMax))
 	for i := uint64(0); i < nTensors; i++ {
 		t, rel, err := f.tensorInfo(&r, i)
 		if err != nil {
@@ -236,7 +252,7 @@ func parse(name string, data []byte) (*File, error) {
 			return nil, f.errorf("tensor %d %q: offset %d not aligned to %d", i, t.Name, rel, f.Alignment)
 		}
 		if rel > uint64(len(data)) || start+rel > uint64(len(data)) || uint64(t.Size) > uint64(len(data))-(start+rel) {
-			return nil, f.errorf("tensor %d %q: data [%d, +%d) past end of file (size %d)", i, t.Name, start+rel, t.Size, len(data))
+			return nil, f.errorf("tensor %d %q: offset %d: %d bytes of data past end of file (data section at %d, file size %d)", i, t.Name, rel, t.Size, start, len(data))
 		}
 		t.Offset = int64(start + rel)
 	}

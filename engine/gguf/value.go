@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // ValueType is the type tag of a GGUF metadata value.
@@ -115,14 +116,16 @@ func (v Value) Str() (string, bool) { return v.str, v.Type == TypeString }
 
 // Array decodes an array value into its elements (nested arrays included).
 func (v Value) Array() ([]Value, bool) {
-	if v.Type != TypeArray {
+	if !v.isArray() {
 		return nil, false
 	}
 	r := reader{b: v.raw}
-	out := make([]Value, 0, v.Len)
+	// Every element takes at least one byte, which bounds the allocation even
+	// for a Value built by hand.
+	out := make([]Value, 0, min(v.Len, len(v.raw)))
 	for i := 0; i < v.Len; i++ {
 		e, err := r.value(v.ElemType, 1)
-		if err != nil { // cannot happen: validated at load
+		if err != nil { // only for a Value not made by the parser
 			return nil, false
 		}
 		out = append(out, e)
@@ -130,61 +133,96 @@ func (v Value) Array() ([]Value, bool) {
 	return out, true
 }
 
-// Strings decodes an array of strings.
+// Strings decodes an array of strings. All the strings share one
+// allocation, so decoding a 262,144-token vocabulary costs two allocations,
+// not 262,144.
 func (v Value) Strings() ([]string, bool) {
-	if v.Type != TypeArray || v.ElemType != TypeString {
+	if !v.isArray() || v.ElemType != TypeString {
 		return nil, false
 	}
+	// First pass: find the text of every string and its total length.
+	total := 0
+	r := reader{b: v.raw}
+	for i := 0; i < v.Len; i++ {
+		n, err := r.u64()
+		if err != nil || n > uint64(r.remaining()) {
+			return nil, false
+		}
+		r.off += int(n)
+		total += int(n)
+	}
+	var sb strings.Builder
+	sb.Grow(total)
+	r = reader{b: v.raw}
+	for i := 0; i < v.Len; i++ {
+		n, _ := r.u64()
+		sb.Write(r.b[r.off : r.off+int(n)])
+		r.off += int(n)
+	}
+	all := sb.String()
 	out := make([]string, v.Len)
-	b := v.raw
+	r, pos := reader{b: v.raw}, 0
 	for i := range out {
-		n := binary.LittleEndian.Uint64(b)
-		out[i] = string(b[8 : 8+n])
-		b = b[8+n:]
+		n, _ := r.u64()
+		r.off += int(n)
+		out[i] = all[pos : pos+int(n)]
+		pos += int(n)
 	}
 	return out, true
 }
 
 // Float32s decodes an array of float32 (or float64, narrowed).
 func (v Value) Float32s() ([]float32, bool) {
-	if v.Type != TypeArray {
+	if !v.isArray() || (v.ElemType != TypeFloat32 && v.ElemType != TypeFloat64) || !v.fixedFits() {
 		return nil, false
 	}
 	out := make([]float32, v.Len)
-	switch v.ElemType {
-	case TypeFloat32:
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(v.raw[4*i:]))
-		}
-	case TypeFloat64:
-		for i := range out {
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(v.raw[8*i:])))
-		}
-	default:
-		return nil, false
+	for i := range out {
+		x, _ := v.scalarAt(i).Float()
+		out[i] = float32(x)
 	}
 	return out, true
 }
 
 // Int32s decodes an array of integers that all fit in an int32.
 func (v Value) Int32s() ([]int32, bool) {
-	if v.Type != TypeArray {
-		return nil, false
-	}
-	size := v.ElemType.fixedSize()
-	if size == 0 || v.ElemType == TypeFloat32 || v.ElemType == TypeFloat64 || v.ElemType == TypeBool {
+	if !v.isArray() || !v.ElemType.isInteger() || !v.fixedFits() {
 		return nil, false
 	}
 	out := make([]int32, v.Len)
 	for i := range out {
-		e := scalar(v.ElemType, v.raw[i*size:])
-		n, ok := e.Int()
+		n, ok := v.scalarAt(i).Int()
 		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
 			return nil, false
 		}
 		out[i] = int32(n)
 	}
 	return out, true
+}
+
+// isArray reports whether v is an array with a usable length.
+func (v Value) isArray() bool { return v.Type == TypeArray && v.Len >= 0 }
+
+// fixedFits reports whether v is an array of fixed-size elements whose
+// encoded bytes hold all v.Len of them (always true for parsed values).
+func (v Value) fixedFits() bool {
+	size := v.ElemType.fixedSize()
+	return size > 0 && v.Len <= len(v.raw)/size
+}
+
+// scalarAt decodes element i of an array of fixed-size elements.
+func (v Value) scalarAt(i int) Value {
+	size := v.ElemType.fixedSize()
+	return scalar(v.ElemType, v.raw[i*size:])
+}
+
+// isInteger reports whether t is one of the integer types.
+func (t ValueType) isInteger() bool {
+	switch t {
+	case TypeUint8, TypeInt8, TypeUint16, TypeInt16, TypeUint32, TypeInt32, TypeUint64, TypeInt64:
+		return true
+	}
+	return false
 }
 
 // scalar decodes a fixed-size value of type t from the start of b.
