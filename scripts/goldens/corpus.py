@@ -1,4 +1,4 @@
-"""The tokenizer corpus: >= 300 strings covering what tokenizers get wrong."""
+"""The tokenizer corpus: > 400 strings covering what tokenizers get wrong."""
 
 PROSE = [
     "The quick brown fox jumps over the lazy dog.",
@@ -117,6 +117,8 @@ def whitespace():
     for n in range(1, 21):
         out.append("\n" * n)
         out.append("\t" * n)
+    for n in (31, 32, 33, 40, 64):  # past Gemma's longest whitespace tokens (31)
+        out += [" " * n, "\n" * n, "\t" * n, "x" + " " * n + "y"]
     for n in (2, 3, 5, 8, 13):
         out.append(" \t\n" * n)
         out.append("\n" + " " * n)

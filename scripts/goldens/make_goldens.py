@@ -7,8 +7,9 @@ under engine/testdata/goldens.
 
     /work/ref/venv/bin/python scripts/goldens/make_goldens.py MODEL.gguf NAME [--logits f32|f16]
 
-writes engine/testdata/goldens/tokenizer_corpus.json, NAME.json and
-NAME.logits.f32 (or NAME.logits.f16); README.md describes the format.
+writes engine/testdata/goldens/tokenizer_corpus.json, NAME.json,
+NAME.logits.f32 and NAME.logits_seq.f32 (f16 for large vocabularies);
+README.md describes the format.
 """
 import argparse
 import ctypes
@@ -31,7 +32,9 @@ OUT = os.path.join(ROOT, "engine", "testdata", "goldens")
 N_CTX = 2048
 N_BATCH = 512
 N_UBATCH = 512
-N_THREADS = 2
+# 1 thread: llama.cpp's results do not depend on it (checked below against 2),
+# and OpenMP barriers crawl when a busy machine deschedules one of 2 threads.
+N_THREADS = 1
 N_GREEDY = 48
 CHAT_MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 # Logits bigger than this (n_vocab * prompts * 4 bytes) are stored as float16.
@@ -119,10 +122,24 @@ def sha256(path):
 class Ref:
     """llama.cpp through llama-cpp-python's low-level API: no Python sampler."""
 
-    def __init__(self, path, threads):
-        self.llm = Llama(model_path=path, n_ctx=N_CTX, n_batch=N_BATCH, n_ubatch=N_UBATCH,
-                         n_threads=threads, n_threads_batch=threads, logits_all=False,
-                         flash_attn=False, verbose=True)  # verbose=False segfaults in llama_decode (0.3.36)
+    def __init__(self, path, threads, repack=False):
+        # llama_model_params.use_extra_bufts (weight repacking into CPU_REPACK
+        # buffers, e.g. q4_K -> q4_K_8x8) has no Llama() argument: patch the
+        # defaults while the model loads.
+        default = llama_cpp.llama_cpp.llama_model_default_params
+
+        def params():
+            p = default()
+            p.use_extra_bufts = repack
+            return p
+
+        llama_cpp.llama_cpp.llama_model_default_params = params
+        try:
+            self.llm = Llama(model_path=path, n_ctx=N_CTX, n_batch=N_BATCH, n_ubatch=N_UBATCH,
+                             n_threads=threads, n_threads_batch=threads, logits_all=False,
+                             flash_attn=False, verbose=True)  # verbose=False segfaults in llama_decode (0.3.36)
+        finally:
+            llama_cpp.llama_cpp.llama_model_default_params = default
         self.vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.n_vocab = self.llm.n_vocab()
 
@@ -152,6 +169,14 @@ class Ref:
         """Resets the context, decodes ids (n_batch chunks) and returns the last position's logits."""
         self.llm.reset()
         self.llm.eval(ids)
+        return self.last()
+
+    def logits_seq(self, ids):
+        """Like logits, but one token per llama_decode: every matmul takes
+        ggml's vec_dot path (llamafile's tinyBLAS only serves batches of 2+)."""
+        self.llm.reset()
+        for t in ids:
+            self.llm.eval([t])
         return self.last()
 
     def last(self):
@@ -237,6 +262,7 @@ def reference_info(threads):
         "system_info": llama_cpp.llama_print_system_info().decode().strip(),
         "n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_UBATCH, "n_threads": threads,
         "flash_attn": False, "logits_all": False, "kv_cache_type": "f16",
+        "use_extra_bufts": False,  # no weight repacking: ggml-cpu's plain vec_dot kernels
     }
 
 
@@ -284,25 +310,37 @@ def main():
     dtype = args.logits
     if dtype == "auto":
         dtype = "f32" if ref.n_vocab * len(LOGIT_PROMPTS) * 4 <= F32_LIMIT else "f16"
-    vectors, entries = [], []
+    vectors, seqs, entries = [], [], []
+    cos, mad = 1.0, 0.0
     for p in LOGIT_PROMPTS:
         if p == "{chat}":
             p = chat_text
         ids = ref.tokenize(p, True, True)
         x = ref.logits(ids)
+        y = ref.logits_seq(ids)
         vectors.append(x)
+        seqs.append(y)
         top = np.argsort(-x, kind="stable")[:10]
+        stop = np.argsort(-y, kind="stable")[:10]
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        cos = min(cos, float(x64 @ y64 / np.sqrt((x64 @ x64) * (y64 @ y64))))
+        mad = max(mad, float(np.abs(x64 - y64).max()))
         entries.append({
             "prompt": p, "ids": ids, "argmax": int(np.argmax(x)),
             "top10": [[int(i), float(x[i])] for i in top],
-            "sum": float(x.astype(np.float64).sum()),
-            "norm": float(np.sqrt((x.astype(np.float64) ** 2).sum())),
+            "sum": float(x64.sum()),
+            "norm": float(np.sqrt((x64 ** 2).sum())),
+            "seq_argmax": int(np.argmax(y)),
+            "seq_top10": [[int(i), float(y[i])] for i in stop],
         })
     result["logits_file"] = name + ".logits." + dtype
+    result["logits_seq_file"] = name + ".logits_seq." + dtype
     result["logits_dtype"] = dtype
     result["logits"] = entries
-    np.concatenate(vectors).astype("<f4" if dtype == "f32" else "<f2").tofile(
-        os.path.join(OUT, result["logits_file"]))
+    result["reference"]["batch_vs_seq"] = {"worst_cosine": cos, "max_abs_logit_diff": mad}
+    np_dtype = "<f4" if dtype == "f32" else "<f2"
+    np.concatenate(vectors).astype(np_dtype).tofile(os.path.join(OUT, result["logits_file"]))
+    np.concatenate(seqs).astype(np_dtype).tofile(os.path.join(OUT, result["logits_seq_file"]))
 
     result["greedy"] = []
     for p in GREEDY_PROMPTS:
@@ -326,19 +364,36 @@ def main():
     }
 
     # Thread count must not change llama.cpp's results; check and record it.
-    one = Ref(path, 1)
-    diffs = [float(np.abs(one.logits(e["ids"]) - x).max()) for e, x in zip(entries[:3], vectors[:3])]
-    g1, _ = one.greedy(result["greedy"][0]["ids"], N_GREEDY, False)
+    two = Ref(path, 2)
+    diffs = [float(np.abs(two.logits(e["ids"]) - x).max()) for e, x in zip(entries[:3], vectors[:3])]
+    g2, _ = two.greedy(result["greedy"][0]["ids"], N_GREEDY, False)
     result["reference"]["threads_1_vs_2"] = {
         "max_abs_logit_diff_first_3_prompts": max(diffs),
-        "greedy_0_identical": g1 == result["greedy"][0]["generated"],
+        "greedy_0_identical": g2 == result["greedy"][0]["generated"],
+    }
+    del two
+    # How far llama.cpp's default CPU setup (weights repacked for the host's
+    # SIMD kernels) is from the plain ggml kernels these goldens use.
+    rep = Ref(path, N_THREADS, repack=True)
+    cos, mad = 1.0, 0.0
+    for e, x in zip(entries, vectors):
+        y = rep.logits(e["ids"]).astype(np.float64)
+        x = x.astype(np.float64)
+        cos = min(cos, float(x @ y / np.sqrt((x @ x) * (y @ y))))
+        mad = max(mad, float(np.abs(x - y).max()))
+    same = sum(rep.greedy(e["ids"], N_GREEDY, False)[0] == e["generated"] for e in result["greedy"])
+    result["reference"]["repack_on_vs_off"] = {
+        "worst_cosine": cos, "max_abs_logit_diff": mad,
+        "greedy_identical": "%d/%d" % (same, len(result["greedy"])),
     }
 
     with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
         json.dump(result, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
     print(f"{name}: {len(strings)} strings, {len(entries)} logit prompts ({dtype}), "
-          f"{len(result['greedy'])} greedy prompts; threads 1 vs 2: {result['reference']['threads_1_vs_2']}")
+          f"{len(result['greedy'])} greedy prompts; threads 1 vs 2: {result['reference']['threads_1_vs_2']}; "
+          f"repack on vs off: {result['reference']['repack_on_vs_off']}; "
+          f"batch vs seq: {result['reference']['batch_vs_seq']}")
     print("chat:", repr(result["chat"]["text"]))
 
 

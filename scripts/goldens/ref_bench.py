@@ -6,8 +6,11 @@
 For each model and 1 and 2 threads: prompt evaluation of 128 tokens as one
 batch, then 64 greedy tokens decoded one per llama_decode (argmax in numpy,
 no sampler). Each measurement is repeated and the fastest run is kept (the
-machine may be shared); times are wall-clock around llama_decode.
-Prints one JSON document on stdout.
+machine may be shared); times are wall-clock around llama_decode. llama.cpp
+runs with its defaults (weight repacking on, flash attention off, f16 KV
+cache), i.e. as fast as a user would see it. On a busy machine the 2-thread
+numbers collapse (OpenMP barriers wait for descheduled threads): look at
+loadavg_before/after. Prints one JSON document on stdout.
 """
 import json
 import os
