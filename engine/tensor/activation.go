@@ -13,6 +13,8 @@ type actRow struct {
 	qs    []int8    // Q8_0, Q8_1, Q8_K: the int8 quants, one per element
 	d     []float32 // Q8_0, Q8_1: f16-rounded scale per 32; Q8_K: float32 scale per 256
 	s     []float32 // Q8_1: f16-rounded d*sum(qs) per 32 (used with the min of Q4_1/Q5_1)
+	sum4  []int32   // Q8_0, Q8_1: sum(qs) per 4 elements
+	corr  []int32   // Q8_0: -offset*sum4 for weights stored with an offset (filled by Matrix.Mul)
 	bsums []int16   // Q8_K: sum of qs per 16 elements (used with the mins of Q4_K/Q5_K)
 	f     []float32 // F32, F16, BF16: the vector, rounded to F16/BF16 precision for those
 }
@@ -38,6 +40,8 @@ func (t Type) VecDotType() Type {
 type activations struct {
 	qs    []int8
 	d, s  []float32
+	sum4  []int32
+	corr  []int32
 	bsums []int16
 	f     []float32
 	rows  []actRow
@@ -60,11 +64,18 @@ func (a *activations) reset(vt Type, n, cols int) {
 		nb := cols / QK
 		a.qs = grow(a.qs, n*cols)
 		a.d = grow(a.d, n*nb)
+		a.sum4 = grow(a.sum4, n*cols/4)
+		a.corr = grow(a.corr, n*cols/4)
 		if vt == Q8_1 {
 			a.s = grow(a.s, n*nb)
 		}
 		for b := range a.rows {
-			r := actRow{qs: a.qs[b*cols : (b+1)*cols], d: a.d[b*nb : (b+1)*nb]}
+			r := actRow{
+				qs:   a.qs[b*cols : (b+1)*cols],
+				d:    a.d[b*nb : (b+1)*nb],
+				sum4: a.sum4[b*cols/4 : (b+1)*cols/4],
+				corr: a.corr[b*cols/4 : (b+1)*cols/4],
+			}
 			if vt == Q8_1 {
 				r.s = a.s[b*nb : (b+1)*nb]
 			}
@@ -94,9 +105,9 @@ func (a *activations) reset(vt Type, n, cols int) {
 func quantizeAct(vt Type, x []float32, r *actRow) {
 	switch vt {
 	case Q8_0:
-		quantizeActQ8(x, r.qs, r.d, nil)
+		quantizeQ8(x, r.qs, r.d, nil, r.sum4)
 	case Q8_1:
-		quantizeActQ8(x, r.qs, r.d, r.s)
+		quantizeQ8(x, r.qs, r.d, r.s, r.sum4)
 	case Q8_K:
 		quantizeActQ8K(x, r)
 	case F16:
@@ -118,8 +129,8 @@ func quantizeAct(vt Type, x []float32, r *actRow) {
 // d = amax/127 stored as f16, q = round-half-even(x * (127/amax)), and for
 // Q8_1 s = f16(d * sum(q)). (ggml's scalar reference instead multiplies by
 // 1/d and rounds halves away from zero; the two differ in rare last-bit
-// cases only.)
-func quantizeActQ8(x []float32, qs []int8, d, s []float32) {
+// cases only.) sum4 receives the sum of each 4 consecutive q.
+func quantizeActQ8(x []float32, qs []int8, d, s []float32, sum4 []int32) {
 	for ib := range d {
 		xb := x[ib*QK : (ib+1)*QK]
 		var amax float32
@@ -139,6 +150,9 @@ func quantizeActQ8(x []float32, qs []int8, d, s []float32) {
 			r = min(max(r, -128), 127) // vpackss saturation
 			q[j] = int8(r)
 			sum += int(q[j])
+		}
+		for j := range QK / 4 {
+			sum4[ib*QK/4+j] = int32(q[4*j]) + int32(q[4*j+1]) + int32(q[4*j+2]) + int32(q[4*j+3])
 		}
 		if s != nil {
 			s[ib] = FP16ToFP32(FP32ToFP16(dv * float32(sum)))

@@ -6,13 +6,11 @@ import (
 )
 
 // Dot-product kernels: one weight row (raw block bytes) times one converted
-// activation vector. They follow the summation order of ggml's portable
-// kernels (ggml_vec_dot_*_generic in ggml-cpu/quants.c and the scalar
-// branches of ggml_vec_dot_f32/f16/bf16 in ggml-cpu/vec.cpp): exact integer
-// sums per block, then float32 scale products accumulated in float32 (or, for
-// the float types, products accumulated in float64). ggml's SIMD builds
-// reorder the float accumulation, so results agree with llama.cpp to a few
-// ulps, not bit for bit.
+// activation vector, in portable Go. Integer sums per block are exact; the
+// float arithmetic is described with each family below (for the float
+// types: the scalar branches of ggml_vec_dot_f32/f16/bf16, products
+// accumulated in float64). They are the reference for the assembly kernels
+// (rows.go), which must return the same bits.
 //
 // Each kernel is a plain function so a faster (assembly) version can replace
 // one type's entry in dotKernel without touching the rest.
@@ -74,103 +72,104 @@ func dotHalf(t Type) dotFunc {
 	}
 }
 
+// The 32-element block kernels follow ggml's x86 AVX2 kernels
+// (ggml_vec_dot_q4_0_q8_0 and friends in ggml-cpu/arch/x86/quants.c), which
+// llama.cpp runs on the machines Realm targets: per block, eight integer
+// lanes, lane j the exact sum over elements 4j..4j+3 of q_x*q_y, are each
+// added into their own float32 accumulator with one fused multiply-add by
+// the block scale d_x*d_y; the accumulators are summed as hsum_float_8; Q4_1
+// and Q5_1 add the min terms m_x*s_y, summed in block order, last. The
+// assembly kernels do the same operations, so results are bit-identical
+// across platforms and with llama.cpp.
+
+// dotNibbles adds the lanes of one 16-byte nibble block: element e of the
+// block is nibble e of qs (low nibbles 0..15, high 16..31) plus hi(e), minus
+// off.
+func dotNibbles(acc *[8]float32, dd float32, qs []byte, y []int8, qh uint32, off int32) {
+	for j := 0; j < 4; j++ {
+		var lo, hi int32
+		for t := 4 * j; t < 4*j+4; t++ {
+			q := qs[t]
+			lo += (int32(uint32(q&0xf)|(qh>>t&1)<<4) - off) * int32(y[t])
+			hi += (int32(uint32(q>>4)|(qh>>(t+16)&1)<<4) - off) * int32(y[t+16])
+		}
+		acc[j] = fma32(dd, float32(lo), acc[j])
+		acc[j+4] = fma32(dd, float32(hi), acc[j+4])
+	}
+}
+
 func dotQ4_0(w []byte, a *actRow) float32 {
 	const bs = 2 + QK/2
-	var sumf float32
+	var acc [8]float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
-		y := a.qs[ib*QK : (ib+1)*QK]
-		var sumi0, sumi1 int32
-		for j, q := range b[q4_0Qs : q4_0Qs+QK/2] {
-			sumi0 += (int32(q&0xf) - 8) * int32(y[j])
-			sumi1 += (int32(q>>4) - 8) * int32(y[j+QK/2])
-		}
-		// ggml: sumf += sumi*d_x*d_y, evaluated left to right.
-		sumf += float32(float32(sumi0+sumi1) * f16At(b, q4_0D) * yd)
+		dotNibbles(&acc, f16At(b, q4_0D)*yd, b[q4_0Qs:q4_0Qs+QK/2], a.qs[ib*QK:(ib+1)*QK], 0, 8)
 	}
-	return sumf
+	return hsum8(&acc)
 }
 
 func dotQ4_1(w []byte, a *actRow) float32 {
 	const bs = 4 + QK/2
-	var sumf float32
+	var acc [8]float32
+	var summs float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
-		y := a.qs[ib*QK : (ib+1)*QK]
-		var sumi0, sumi1 int32
-		for j, q := range b[q4_1Qs : q4_1Qs+QK/2] {
-			sumi0 += int32(q&0xf) * int32(y[j])
-			sumi1 += int32(q>>4) * int32(y[j+QK/2])
-		}
-		// ggml: sumf += (d_x*d_y)*sumi + m_x*s_y.
-		dd := f16At(b, q4_1D) * yd
-		sumf += float32(float32(dd*float32(sumi0+sumi1)) + float32(f16At(b, q4_1M)*a.s[ib]))
+		summs += float32(f16At(b, q4_1M) * a.s[ib])
+		dotNibbles(&acc, f16At(b, q4_1D)*yd, b[q4_1Qs:q4_1Qs+QK/2], a.qs[ib*QK:(ib+1)*QK], 0, 0)
 	}
-	return sumf
+	return hsum8(&acc) + summs
 }
 
 func dotQ5_0(w []byte, a *actRow) float32 {
 	const bs = 6 + QK/2
-	var sumf float32
+	var acc [8]float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
-		y := a.qs[ib*QK : (ib+1)*QK]
 		qh := binary.LittleEndian.Uint32(b[q5_0Qh:])
-		var sumi0, sumi1 int32
-		for j, q := range b[q5_0Qs : q5_0Qs+QK/2] {
-			x0 := int32(uint32(q&0xf)|(qh>>j&1)<<4) - 16
-			x1 := int32(uint32(q>>4)|(qh>>(j+16)&1)<<4) - 16
-			sumi0 += x0 * int32(y[j])
-			sumi1 += x1 * int32(y[j+QK/2])
-		}
-		// ggml: sumf += (d_x*d_y)*sumi.
-		sumf += float32(float32(f16At(b, q5_0D)*yd) * float32(sumi0+sumi1))
+		dotNibbles(&acc, f16At(b, q5_0D)*yd, b[q5_0Qs:q5_0Qs+QK/2], a.qs[ib*QK:(ib+1)*QK], qh, 16)
 	}
-	return sumf
+	return hsum8(&acc)
 }
 
 func dotQ5_1(w []byte, a *actRow) float32 {
 	const bs = 8 + QK/2
-	var sumf float32
+	var acc [8]float32
+	var summs float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
-		y := a.qs[ib*QK : (ib+1)*QK]
+		summs += float32(f16At(b, q5_1M) * a.s[ib])
 		qh := binary.LittleEndian.Uint32(b[q5_1Qh:])
-		var sumi0, sumi1 int32
-		for j, q := range b[q5_1Qs : q5_1Qs+QK/2] {
-			x0 := int32(uint32(q&0xf) | (qh>>j&1)<<4)
-			x1 := int32(uint32(q>>4) | (qh>>(j+16)&1)<<4)
-			sumi0 += x0 * int32(y[j])
-			sumi1 += x1 * int32(y[j+QK/2])
-		}
-		// ggml: sumf += (d_x*d_y)*sumi + m_x*s_y.
-		dd := f16At(b, q5_1D) * yd
-		sumf += float32(float32(dd*float32(sumi0+sumi1)) + float32(f16At(b, q5_1M)*a.s[ib]))
+		dotNibbles(&acc, f16At(b, q5_1D)*yd, b[q5_1Qs:q5_1Qs+QK/2], a.qs[ib*QK:(ib+1)*QK], qh, 0)
 	}
-	return sumf
+	return hsum8(&acc) + summs
 }
 
 func dotQ8_0(w []byte, a *actRow) float32 {
 	const bs = 2 + QK
-	var sumf float32
+	var acc [8]float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
 		y := a.qs[ib*QK : (ib+1)*QK]
-		var sumi int32
-		for j, q := range b[q8_0Qs : q8_0Qs+QK] {
-			sumi += int32(int8(q)) * int32(y[j])
+		dd := f16At(b, q8_0D) * yd
+		for j := range acc {
+			var lane int32
+			for t := 4 * j; t < 4*j+4; t++ {
+				lane += int32(int8(b[q8_0Qs+t])) * int32(y[t])
+			}
+			acc[j] = fma32(dd, float32(lane), acc[j])
 		}
-		// ggml: sumf += sumi*(d_x*d_y).
-		sumf += float32(float32(sumi) * float32(f16At(b, q8_0D)*yd))
 	}
-	return sumf
+	return hsum8(&acc)
 }
 
-// The K-quant kernels keep ggml's eight float32 lane sums: element e of a
-// super-block adds (sub-block scale * q_x * q_y) into integer lane e%8, each
-// lane is scaled by d_x*d_y into sums[e%8] per super-block, the min term
-// (Q4_K, Q5_K) is subtracted from sumf per super-block, and the lanes are
-// added to sumf at the end.
+// The K-quant kernels keep eight float32 lane sums like ggml's: the
+// super-block is walked as 32-byte runs of quants (one 256-bit register in
+// the assembly kernels), byte l of a run adds (sub-block scale * q_x * q_y)
+// into integer lane l/4, each lane is scaled by d_x*d_y into sums[l/4] per
+// super-block, the min term (Q4_K, Q5_K) is subtracted from sumf per
+// super-block, and the lanes are added to sumf in order at the end. (ggml's
+// generic code uses lane l%8; the AVX2 code lane l/4 with a fused
+// multiply-add: only the float rounding order differs.)
 
 // kScales unpacks the 8 sub-block scales and mins of a Q4_K/Q5_K super-block.
 func kScales(packed []byte) (sc, mn [8]int32) {
@@ -206,7 +205,7 @@ func dotQ4_K(w []byte, a *actRow) float32 {
 			ylo, yhi := y[64*g:64*g+32], y[64*g+32:64*g+64]
 			s0, s1 := sc[2*g], sc[2*g+1]
 			for l, v := range q {
-				lanes[l%8] += s0*int32(v&0xf)*int32(ylo[l]) + s1*int32(v>>4)*int32(yhi[l])
+				lanes[l/4] += s0*int32(v&0xf)*int32(ylo[l]) + s1*int32(v>>4)*int32(yhi[l])
 			}
 		}
 		d := f16At(b, qkD) * yd
@@ -240,7 +239,7 @@ func dotQ5_K(w []byte, a *actRow) float32 {
 			for l, v := range q {
 				x0 := int32(v&0xf | (qh[l]>>(2*g)&1)<<4)
 				x1 := int32(v>>4 | (qh[l]>>(2*g+1)&1)<<4)
-				lanes[l%8] += s0*x0*int32(ylo[l]) + s1*x1*int32(yhi[l])
+				lanes[l/4] += s0*x0*int32(ylo[l]) + s1*x1*int32(yhi[l])
 			}
 		}
 		d := f16At(b, qkD) * yd
@@ -274,7 +273,7 @@ func dotQ6_K(w []byte, a *actRow) float32 {
 				q2 := int32(ql[l+32]&0xf|(qh[l]>>2&3)<<4) - 32
 				q3 := int32(ql[l]>>4|(qh[l]>>4&3)<<4) - 32
 				q4 := int32(ql[l+32]>>4|(qh[l]>>6&3)<<4) - 32
-				lanes[l%8] += int32(int8(sc[is]))*q1*int32(yh[l]) +
+				lanes[l/4] += int32(int8(sc[is]))*q1*int32(yh[l]) +
 					int32(int8(sc[is+2]))*q2*int32(yh[l+32]) +
 					int32(int8(sc[is+4]))*q3*int32(yh[l+64]) +
 					int32(int8(sc[is+6]))*q4*int32(yh[l+96])

@@ -17,6 +17,11 @@ type Matrix struct {
 	Type       Type
 	Rows, Cols int
 	Data       []byte
+
+	// packed is Data's first Rows/8*8 rows rearranged for the assembly
+	// kernels (pack.go), when this CPU has packed kernels for Type; nil
+	// otherwise. Built by NewMatrix; it costs as much memory as those rows.
+	packed []byte
 }
 
 // NewMatrix wraps data as a rows x cols matrix of type t. It fails with
@@ -41,7 +46,11 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 		return nil, fmt.Errorf("%w: matrix %s %dx%d: data is %d bytes, want %d",
 			errs.ErrInvalidModel, t, rows, cols, len(data), want)
 	}
-	return &Matrix{Type: t, Rows: rows, Cols: cols, Data: data}, nil
+	m := &Matrix{Type: t, Rows: rows, Cols: cols, Data: data}
+	if packedKernels[t] != nil && rows >= packRows {
+		m.packed = packMatrix(t, data, rows, cols)
+	}
+	return m, nil
 }
 
 // rowSize is the number of bytes of one row.
@@ -70,11 +79,38 @@ const minParallelWork = 1 << 15
 // actPool recycles activation scratch buffers between Mul calls.
 var actPool = sync.Pool{New: func() any { return new(activations) }}
 
+// quantOffset is the offset the packed kernels take off t's unsigned
+// quants (Q8_0's are made unsigned by flipping the sign bit), or 0.
+func quantOffset(t Type) int32 {
+	switch t {
+	case Q4_0:
+		return 8
+	case Q5_0:
+		return 16
+	case Q8_0:
+		return 128
+	}
+	return 0
+}
+
+// setCorr fills r.corr for weights stored with offset off.
+func setCorr(off int32, r *actRow) {
+	for j, s := range r.sum4 {
+		r.corr[j] = -off * s
+	}
+}
+
+// mulTileRows is how many rows Mul multiplies by every activation vector
+// before moving on, when there are several: a tile of weights stays in the
+// cache while each vector passes over it. A multiple of packRows.
+const mulTileRows = 64
+
 // Mul computes out[b*Rows+r] = W[r]·x[b] for the n activation vectors
 // x[b] = x[b*Cols:(b+1)*Cols] and every row r, as ggml's CPU backend does:
 // each x[b] is first converted once to the weight type's VecDotType (int8
 // blocks with scales for quantized weights, F16/BF16 for half weights), then
-// every row is dotted with it by the type's kernel. Rows are split over p's
+// every row is dotted with it by the type's kernel (assembly where the CPU
+// has one, see rows.go; the results are the same). Rows are split over p's
 // threads (p may be nil: serial). It panics if x has fewer than n*Cols or
 // out fewer than n*Rows elements, as indexing would, or if m was not built
 // by NewMatrix and has an unsupported type or short Data.
@@ -86,8 +122,8 @@ func (m *Matrix) Mul(p *Pool, x []float32, n int, out []float32) {
 		panic(fmt.Sprintf("tensor: Matrix.Mul: %dx%d matrix, %d vectors: x has %d elements, out %d",
 			m.Rows, m.Cols, n, len(x), len(out)))
 	}
-	dot := dotKernel(m.Type)
-	if dot == nil {
+	kernel := rowKernels[m.Type]
+	if kernel == nil {
 		panic("tensor: Matrix.Mul: unsupported type " + m.Type.String())
 	}
 	vt := m.Type.VecDotType()
@@ -108,20 +144,44 @@ func (m *Matrix) Mul(p *Pool, x []float32, n int, out []float32) {
 		p.Run(n, quantize)
 	}
 
+	if off := quantOffset(m.Type); off != 0 {
+		for b := range act.rows {
+			setCorr(off, &act.rows[b])
+		}
+	}
+
 	rs := m.rowSize()
 	vecs := act.rows
+	// Rows [packedRows, rows) (all of them without a packed copy) run from
+	// the file layout; the packed groups before them from the packed copy.
+	packed := packedKernels[m.Type]
+	packedRows := 0
+	if packed != nil && m.packed != nil {
+		packedRows = rows / packRows * packRows
+	}
+	groupSize := cols / QK * packedSize(m.Type)
 	multiply := func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			w := m.Data[r*rs : (r+1)*rs]
+		for t := lo; t < hi; t += mulTileRows {
+			te := min(t+mulTileRows, hi)
 			for b := range vecs {
-				out[b*rows+r] = dot(w, &vecs[b])
+				o := out[b*rows : (b+1)*rows]
+				if t < packedRows {
+					ge := min(te, packedRows)
+					packed(m.packed[t/packRows*groupSize:], (ge-t)/packRows, &vecs[b], o[t:ge])
+				}
+				if te > packedRows {
+					ts := max(t, packedRows)
+					kernel(m.Data[ts*rs:te*rs], rs, &vecs[b], o[ts:te])
+				}
 			}
 		}
 	}
 	if serial {
 		multiply(0, rows)
 	} else {
-		p.Run(rows, multiply)
+		// Split on whole packed groups: chunks of packRows rows.
+		units := (rows + packRows - 1) / packRows
+		p.Run(units, func(lo, hi int) { multiply(lo*packRows, min(hi*packRows, rows)) })
 	}
 	if vt == F32 {
 		clear(act.rows) // do not keep the caller's x alive in the pool

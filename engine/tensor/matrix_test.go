@@ -294,7 +294,7 @@ func TestQuantizeActQ8(t *testing.T) {
 	qs := make([]int8, 32)
 	d := make([]float32, 1)
 	s := make([]float32, 1)
-	quantizeActQ8(x, qs, d, s)
+	quantizeActQ8(x, qs, d, s, make([]int32, 8*len(d)))
 	require.Equal(t, float32(1), d[0])
 	require.Equal(t, []int8{127, 2, 4, -2, 0, 1, -127}, qs[:7], "ties round to even")
 	sum := 0
@@ -304,7 +304,7 @@ func TestQuantizeActQ8(t *testing.T) {
 	require.Equal(t, float32(sum), s[0])
 
 	zero := make([]float32, 32)
-	quantizeActQ8(zero, qs, d, nil)
+	quantizeActQ8(zero, qs, d, nil, make([]int32, 8*len(d)))
 	require.Equal(t, float32(0), d[0])
 	require.Equal(t, make([]int8, 32), qs)
 }

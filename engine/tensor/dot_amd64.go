@@ -1,0 +1,164 @@
+//go:build amd64 && !noasm && gc
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run ./_asm -out dot_amd64.s
+
+// The assembly kernels of dot_amd64.s, written by _asm/main.go.
+
+// Packed 32-element block kernels (see pack.go): out[i] = W[i]·a for the
+// 8*groups rows of groups packed row groups at w, each of blocks blocks,
+// against an activation with quants qs, scales d, Q8_1 scaled sums s and
+// offset corrections corr (see actRow). groups >= 1, blocks >= 1.
+
+//go:noescape
+func q40PackedAVX2(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q40PackedVNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q41PackedAVX2(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q41PackedVNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q50PackedAVX2(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q50PackedVNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q51PackedAVX2(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q51PackedVNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q80PackedAVX2(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+//go:noescape
+func q80PackedVNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+// K-quant row kernels: out[i] = W[i]·a for rows rows of stride bytes at w,
+// each of blocks super-blocks, against a Q8_K activation with quants qs,
+// scales d and 16-element sums bsums. rows >= 1, blocks >= 1.
+
+//go:noescape
+func q4KRowsAVX2(w *byte, stride, rows, blocks int, qs *int8, d *float32, bsums *int16, out *float32)
+
+//go:noescape
+func q5KRowsAVX2(w *byte, stride, rows, blocks int, qs *int8, d *float32, bsums *int16, out *float32)
+
+//go:noescape
+func q6KRowsAVX2(w *byte, stride, rows, blocks int, qs *int8, d *float32, bsums *int16, out *float32)
+
+// kRowsAsm is the signature of the K-quant row kernels.
+type kRowsAsm func(w *byte, stride, rows, blocks int, qs *int8, d *float32, bsums *int16, out *float32)
+
+// kRows wraps a K-quant row kernel for weights of type t.
+func kRows(t Type, k kRowsAsm) rowsFunc {
+	bs := t.BlockSize()
+	return func(w []byte, stride int, a *actRow, out []float32) {
+		n := len(out)
+		if n == 0 {
+			return
+		}
+		blocks := len(a.d)
+		if stride < blocks*bs || len(w) < (n-1)*stride+blocks*bs || len(a.bsums) < blocks*QKK/16 {
+			panic("tensor: K-quant row kernel: short weights or activation sums")
+		}
+		checkKernelArgs(w, 1, blocks*bs, blocks, QKK, a)
+		k(&w[0], stride, n, blocks, &a.qs[0], &a.d[0], &a.bsums[0], &out[0])
+	}
+}
+
+// Activation quantizer (see quantizeActQ8), blocks >= 1.
+//
+//go:noescape
+func quantQ8AVX2(x *float32, blocks int, qs *int8, d, s *float32, sum4 *int32)
+
+// quantizeQ8 is the Q8_0/Q8_1 activation quantizer: assembly when the CPU
+// has AVX2 and F16C, with bit-identical results.
+var quantizeQ8 = func() func(x []float32, qs []int8, d, s []float32, sum4 []int32) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasF16C {
+		return quantizeActQ8
+	}
+	return quantizeQ8AVX2
+}()
+
+// quantizeQ8AVX2 runs quantQ8AVX2 on len(d) blocks after checking that the
+// buffers hold them.
+func quantizeQ8AVX2(x []float32, qs []int8, d, s []float32, sum4 []int32) {
+	blocks := len(d)
+	if blocks == 0 {
+		return
+	}
+	if len(x) < blocks*QK || len(qs) < blocks*QK || len(sum4) < blocks*QK/4 || (s != nil && len(s) < blocks) {
+		panic("tensor: quantizeQ8AVX2: short buffers")
+	}
+	var sp *float32
+	if s != nil {
+		sp = &s[0]
+	}
+	quantQ8AVX2(&x[0], blocks, &qs[0], &d[0], sp, &sum4[0])
+}
+
+// packedAsm is the signature of the packed kernels.
+type packedAsm func(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
+
+// packedKernel wraps a packed assembly kernel for weights of type t.
+func packedKernel(t Type, k packedAsm) packedFunc {
+	size := packedSize(t)
+	return func(w []byte, groups int, a *actRow, out []float32) {
+		if groups <= 0 {
+			return
+		}
+		blocks := len(a.d)
+		checkKernelArgs(w, groups*blocks, size, blocks, QK, a)
+		if len(out) < groups*packRows || len(a.corr) < blocks*QK/4 {
+			panic("tensor: packed kernel: short output or activation corrections")
+		}
+		var s *float32
+		if t.VecDotType() == Q8_1 {
+			if len(a.s) < blocks {
+				panic("tensor: packed kernel: Q8_1 activation without sums")
+			}
+			s = &a.s[0]
+		}
+		k(&w[0], groups, blocks, &a.qs[0], &a.d[0], s, &a.corr[0], &out[0])
+	}
+}
+
+// asmKernelSets lists the assembly kernels this CPU can run, best first.
+var asmKernelSets = func() []kernelSet {
+	x := cpu.X86
+	if !x.HasAVX2 || !x.HasFMA || !x.HasF16C {
+		return nil
+	}
+	var sets []kernelSet
+	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX512BW && x.HasAVX512VNNI {
+		sets = append(sets, kernelSet{name: "vnni", packed: map[Type]packedFunc{
+			Q4_0: packedKernel(Q4_0, q40PackedVNNI),
+			Q4_1: packedKernel(Q4_1, q41PackedVNNI),
+			Q5_0: packedKernel(Q5_0, q50PackedVNNI),
+			Q5_1: packedKernel(Q5_1, q51PackedVNNI),
+			Q8_0: packedKernel(Q8_0, q80PackedVNNI),
+		}})
+	}
+	sets = append(sets, kernelSet{name: "avx2", packed: map[Type]packedFunc{
+		Q4_0: packedKernel(Q4_0, q40PackedAVX2),
+		Q4_1: packedKernel(Q4_1, q41PackedAVX2),
+		Q5_0: packedKernel(Q5_0, q50PackedAVX2),
+		Q5_1: packedKernel(Q5_1, q51PackedAVX2),
+		Q8_0: packedKernel(Q8_0, q80PackedAVX2),
+	}, rows: map[Type]rowsFunc{
+		Q4_K: kRows(Q4_K, q4KRowsAVX2),
+		Q5_K: kRows(Q5_K, q5KRowsAVX2),
+		Q6_K: kRows(Q6_K, q6KRowsAVX2),
+	}})
+	return sets
+}()
