@@ -1,0 +1,8 @@
+;; A guest speaking ABI version 2.
+(module
+  (memory (export "memory") 1)
+  (func (export "realm_abi_version") (result i32) (i32.const 2))
+  (func (export "realm_alloc") (param i32 i32) (result i32) (i32.const 1024))
+  (func (export "realm_begin") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "realm_step") (param i32 i32) (result i32) (i32.const 0))
+)
