@@ -85,7 +85,12 @@ func TestHostileGuestFailsCleanly(t *testing.T) {
 			start := time.Now()
 			_, _, err := in.Step(testCands, nil)
 			requireSandboxError(t, err, c.kind, c.details...)
-			require.Less(t, time.Since(start), deadline+2*time.Second)
+			if c.kind == KindDeadline {
+				// Only the deadline case promises a time; traps such as a
+				// stack overflow take as long as the recursion does (seconds
+				// under -race on a loaded machine).
+				require.Less(t, time.Since(start), deadline+2*time.Second)
+			}
 			// The request is over: another Step is a caller error.
 			_, _, err = in.Step(testCands, nil)
 			require.ErrorIs(t, err, errs.ErrInvalidArgument)
