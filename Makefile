@@ -81,7 +81,7 @@ test-py:
 test: build vet test-go test-py
 
 run: build
-	$(PY) -m realm chat --system "You are a helpful assistant." --once "What is the capital of France?"
+	$(PY) -m realm chat --temperature 0 --system "You are a helpful assistant." --once "What is the capital of France?"
 
 bench: build bench-sandbox
 	$(PY) -m realm bench
