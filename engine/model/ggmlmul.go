@@ -34,7 +34,9 @@ import (
 // llama.cpp's: its norms amplify a last-bit difference in one product into
 // a different Q8 rounding downstream.
 func matMul(p *tensor.Pool, m *tensor.Matrix, x []float32, n int, out []float32) {
-	if m.Type != tensor.Q4_K && m.Type != tensor.Q6_K {
+	if m.Type != tensor.Q4_K && m.Type != tensor.Q6_K || n < tiledMinBatch {
+		// tensor's K-quant kernels follow the AVX2 vec_dot order (and
+		// run in assembly): bit-identical to dotQ4KAVX2 / dotQ6KAVX2.
 		m.Mul(p, x, n, out)
 		return
 	}

@@ -4,8 +4,9 @@
 // An architecture is one file (llama.go, gemma3.go); the pieces
 // architectures share live beside it: RMSNorm and activations (ops.go),
 // rotary embeddings (rope.go, sincosf.go), attention (attention.go), ggml's
-// arithmetic (ggml.go), the per-sequence KV cache (kvcache.go) and the
-// scratch memory of a forward pass (workspace.go).
+// arithmetic (ggml.go) and K-quant matrix products (ggmlmul.go), the
+// per-sequence KV cache (kvcache.go) and the scratch memory of a forward
+// pass (workspace.go).
 //
 // The arithmetic is llama.cpp's CPU backend (x86-64, AVX-512), operation
 // for operation, so that logits are bit-identical to llama.cpp's: matrix

@@ -45,6 +45,7 @@ type activations struct {
 	bsums []int16
 	f     []float32
 	rows  []actRow
+	job   mulJob // the Matrix.Mul call using these activations
 }
 
 // grow returns s with length n, reusing its storage when large enough.

@@ -162,14 +162,19 @@ func dotQ8_0(w []byte, a *actRow) float32 {
 	return hsum8(&acc)
 }
 
-// The K-quant kernels keep eight float32 lane sums like ggml's: the
-// super-block is walked as 32-byte runs of quants (one 256-bit register in
-// the assembly kernels), byte l of a run adds (sub-block scale * q_x * q_y)
-// into integer lane l/4, each lane is scaled by d_x*d_y into sums[l/4] per
-// super-block, the min term (Q4_K, Q5_K) is subtracted from sumf per
-// super-block, and the lanes are added to sumf in order at the end. (ggml's
-// generic code uses lane l%8; the AVX2 code lane l/4 with a fused
-// multiply-add: only the float rounding order differs.)
+// The K-quant kernels follow ggml_vec_dot_q{4,5,6}_K_q8_K's AVX2 branch,
+// which llama.cpp runs for batches of fewer than 8 vectors (larger ones go
+// through ggml's tiled matmul, with another rounding order). A super-block
+// is walked as 32-byte runs of quants (one 256-bit register in the
+// assembly kernels): byte l of a run adds (sub-block scale * q_x * q_y)
+// into integer lane l/4; per super-block each lane is added into its own
+// float32 accumulator with one fused multiply-add by d_x*d_y, and the
+// lanes are summed as hsum_float_8. The mins: Q4_K accumulates them in
+// four lanes (pairs of sub-blocks) by fused multiply-adds with
+// -d_y*dmin_x, summed (0+2) + (1+3) and added last; Q5_K adds
+// -d_y*dmin_x times their integer sum into a scalar, added last. Q6_K's
+// quants are multiplied unsigned (0..63) and lane m then loses 32 times
+// the activation sums of sub-blocks 2m and 2m+1 times their scales.
 
 // kScales unpacks the 8 sub-block scales and mins of a Q4_K/Q5_K super-block.
 func kScales(packed []byte) (sc, mn [8]int32) {
@@ -180,84 +185,75 @@ func kScales(packed []byte) (sc, mn [8]int32) {
 	return sc, mn
 }
 
-// kMinSum is the integer part of the min term: sum over the 16 groups of 16
-// activations of bsum * (min of the 32-element sub-block holding the group).
-func kMinSum(bsums []int16, mn *[8]int32) int32 {
-	var s int32
-	for j, b := range bsums {
-		s += int32(b) * mn[j/2]
+// kMinLanes returns the four integer min lanes of a super-block: lane i
+// pairs sub-blocks 2i and 2i+1, each min times its two 16-sums of
+// activations.
+func kMinLanes(bsums []int16, mn *[8]int32) (p [4]int32) {
+	for i := range p {
+		p[i] = mn[2*i]*(int32(bsums[4*i])+int32(bsums[4*i+1])) + mn[2*i+1]*(int32(bsums[4*i+2])+int32(bsums[4*i+3]))
 	}
-	return s
+	return p
+}
+
+// kLanes4or5 returns the eight integer lanes of a Q4_K (qh == nil) or Q5_K
+// super-block.
+func kLanes4or5(qs, qh []byte, y []int8, sc *[8]int32) (lanes [8]int32) {
+	for g := 0; g < 4; g++ { // 64 elements: sub-blocks 2g (low nibbles) and 2g+1 (high)
+		q := qs[32*g : 32*g+32]
+		ylo, yhi := y[64*g:64*g+32], y[64*g+32:64*g+64]
+		s0, s1 := sc[2*g], sc[2*g+1]
+		for l, v := range q {
+			x0, x1 := int32(v&0xf), int32(v>>4)
+			if qh != nil {
+				x0 |= int32(qh[l]>>(2*g)&1) << 4
+				x1 |= int32(qh[l]>>(2*g+1)&1) << 4
+			}
+			lanes[l/4] += s0*x0*int32(ylo[l]) + s1*x1*int32(yhi[l])
+		}
+	}
+	return lanes
 }
 
 func dotQ4_K(w []byte, a *actRow) float32 {
 	const bs = 144
-	var sums [8]float32
-	var sumf float32
+	var acc [8]float32
+	var accMin [4]float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
-		y := a.qs[ib*QKK : (ib+1)*QKK]
 		sc, mn := kScales(b[qkScales : qkScales+12])
-		qs := b[q4kQs : q4kQs+QKK/2]
-		var lanes [8]int32
-		for g := 0; g < 4; g++ { // 64 elements: sub-blocks 2g (low nibbles) and 2g+1 (high)
-			q := qs[32*g : 32*g+32]
-			ylo, yhi := y[64*g:64*g+32], y[64*g+32:64*g+64]
-			s0, s1 := sc[2*g], sc[2*g+1]
-			for l, v := range q {
-				lanes[l/4] += s0*int32(v&0xf)*int32(ylo[l]) + s1*int32(v>>4)*int32(yhi[l])
-			}
+		lanes := kLanes4or5(b[q4kQs:q4kQs+QKK/2], nil, a.qs[ib*QKK:(ib+1)*QKK], &sc)
+		d, dmin := yd*f16At(b, qkD), -yd*f16At(b, qkDmin)
+		for l := range acc {
+			acc[l] = fma32(d, float32(lanes[l]), acc[l])
 		}
-		d := f16At(b, qkD) * yd
-		for l := range sums {
-			sums[l] += float32(d * float32(lanes[l]))
+		for i, p := range kMinLanes(a.bsums[ib*16:ib*16+16], &mn) {
+			accMin[i] = fma32(dmin, float32(p), accMin[i])
 		}
-		dmin := f16At(b, qkDmin) * yd
-		sumf -= float32(dmin * float32(kMinSum(a.bsums[ib*16:ib*16+16], &mn)))
 	}
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
+	return hsum8(&acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]))
 }
 
 func dotQ5_K(w []byte, a *actRow) float32 {
 	const bs = 176
-	var sums [8]float32
-	var sumf float32
+	var acc [8]float32
+	var summs float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
-		y := a.qs[ib*QKK : (ib+1)*QKK]
 		sc, mn := kScales(b[qkScales : qkScales+12])
-		qh := b[q5kQh : q5kQh+QKK/8]
-		qs := b[q5kQs : q5kQs+QKK/2]
-		var lanes [8]int32
-		for g := 0; g < 4; g++ {
-			q := qs[32*g : 32*g+32]
-			ylo, yhi := y[64*g:64*g+32], y[64*g+32:64*g+64]
-			s0, s1 := sc[2*g], sc[2*g+1]
-			for l, v := range q {
-				x0 := int32(v&0xf | (qh[l]>>(2*g)&1)<<4)
-				x1 := int32(v>>4 | (qh[l]>>(2*g+1)&1)<<4)
-				lanes[l/4] += s0*x0*int32(ylo[l]) + s1*x1*int32(yhi[l])
-			}
+		lanes := kLanes4or5(b[q5kQs:q5kQs+QKK/2], b[q5kQh:q5kQh+QKK/8], a.qs[ib*QKK:(ib+1)*QKK], &sc)
+		d, dmin := yd*f16At(b, qkD), -yd*f16At(b, qkDmin)
+		for l := range acc {
+			acc[l] = fma32(d, float32(lanes[l]), acc[l])
 		}
-		d := f16At(b, qkD) * yd
-		for l := range sums {
-			sums[l] += float32(d * float32(lanes[l]))
-		}
-		dmin := f16At(b, qkDmin) * yd
-		sumf -= float32(dmin * float32(kMinSum(a.bsums[ib*16:ib*16+16], &mn)))
+		p := kMinLanes(a.bsums[ib*16:ib*16+16], &mn)
+		summs += float32(dmin * float32(p[0]+p[1]+p[2]+p[3]))
 	}
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
+	return hsum8(&acc) + summs
 }
 
 func dotQ6_K(w []byte, a *actRow) float32 {
 	const bs = 210
-	var sums [8]float32
+	var acc [8]float32
 	for ib, yd := range a.d {
 		b := w[ib*bs : (ib+1)*bs]
 		y := a.qs[ib*QKK : (ib+1)*QKK]
@@ -269,24 +265,24 @@ func dotQ6_K(w []byte, a *actRow) float32 {
 			yh := y[128*h : 128*h+128]
 			for l := 0; l < 32; l++ {
 				is := l / 16
-				q1 := int32(ql[l]&0xf|(qh[l]>>0&3)<<4) - 32
-				q2 := int32(ql[l+32]&0xf|(qh[l]>>2&3)<<4) - 32
-				q3 := int32(ql[l]>>4|(qh[l]>>4&3)<<4) - 32
-				q4 := int32(ql[l+32]>>4|(qh[l]>>6&3)<<4) - 32
+				q1 := int32(ql[l]&0xf | (qh[l]>>0&3)<<4)
+				q2 := int32(ql[l+32]&0xf | (qh[l]>>2&3)<<4)
+				q3 := int32(ql[l]>>4 | (qh[l]>>4&3)<<4)
+				q4 := int32(ql[l+32]>>4 | (qh[l]>>6&3)<<4)
 				lanes[l/4] += int32(int8(sc[is]))*q1*int32(yh[l]) +
 					int32(int8(sc[is+2]))*q2*int32(yh[l+32]) +
 					int32(int8(sc[is+4]))*q3*int32(yh[l+64]) +
 					int32(int8(sc[is+6]))*q4*int32(yh[l+96])
 			}
 		}
-		d := f16At(b, q6kD) * yd
-		for l := range sums {
-			sums[l] += float32(d * float32(lanes[l]))
+		sc := b[q6kScales : q6kScales+16]
+		bsums := a.bsums[ib*16 : ib*16+16]
+		d := yd * f16At(b, q6kD)
+		for m := range lanes {
+			off := int32(bsums[2*m])*int32(int8(sc[2*m])) + int32(bsums[2*m+1])*int32(int8(sc[2*m+1]))
+			lanes[m] -= off << 5
+			acc[m] = fma32(d, float32(lanes[m]), acc[m])
 		}
 	}
-	var sumf float32
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
+	return hsum8(&acc)
 }

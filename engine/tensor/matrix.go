@@ -126,64 +126,81 @@ func (m *Matrix) Mul(p *Pool, x []float32, n int, out []float32) {
 	if kernel == nil {
 		panic("tensor: Matrix.Mul: unsupported type " + m.Type.String())
 	}
-	vt := m.Type.VecDotType()
-	cols, rows := m.Cols, m.Rows
-	serial := p == nil || rows*cols*n < minParallelWork
-
 	act := actPool.Get().(*activations)
 	defer actPool.Put(act)
-	act.reset(vt, n, cols)
-	quantize := func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			quantizeAct(vt, x[b*cols:(b+1)*cols], &act.rows[b])
-		}
-	}
+	j := &act.job
+	*j = mulJob{m: m, x: x, out: out, act: act, kernel: kernel, packed: packedKernels[m.Type]}
+	vt := m.Type.VecDotType()
+	act.reset(vt, n, m.Cols)
+	serial := p == nil || m.Rows*m.Cols*n < minParallelWork
 	if serial || n == 1 {
-		quantize(0, n)
+		j.quantize(0, n)
 	} else {
-		p.Run(n, quantize)
+		p.Run(n, j.quantize)
 	}
-
 	if off := quantOffset(m.Type); off != 0 {
 		for b := range act.rows {
 			setCorr(off, &act.rows[b])
 		}
 	}
-
-	rs := m.rowSize()
-	vecs := act.rows
-	// Rows [packedRows, rows) (all of them without a packed copy) run from
-	// the file layout; the packed groups before them from the packed copy.
-	packed := packedKernels[m.Type]
-	packedRows := 0
-	if packed != nil && m.packed != nil {
-		packedRows = rows / packRows * packRows
-	}
-	groupSize := cols / QK * packedSize(m.Type)
-	multiply := func(lo, hi int) {
-		for t := lo; t < hi; t += mulTileRows {
-			te := min(t+mulTileRows, hi)
-			for b := range vecs {
-				o := out[b*rows : (b+1)*rows]
-				if t < packedRows {
-					ge := min(te, packedRows)
-					packed(m.packed[t/packRows*groupSize:], (ge-t)/packRows, &vecs[b], o[t:ge])
-				}
-				if te > packedRows {
-					ts := max(t, packedRows)
-					kernel(m.Data[ts*rs:te*rs], rs, &vecs[b], o[ts:te])
-				}
-			}
-		}
-	}
 	if serial {
-		multiply(0, rows)
+		j.multiply(0, m.Rows)
 	} else {
 		// Split on whole packed groups: chunks of packRows rows.
-		units := (rows + packRows - 1) / packRows
-		p.Run(units, func(lo, hi int) { multiply(lo*packRows, min(hi*packRows, rows)) })
+		p.Run((m.Rows+packRows-1)/packRows, j.multiplyGroups)
 	}
 	if vt == F32 {
 		clear(act.rows) // do not keep the caller's x alive in the pool
+	}
+	*j = mulJob{}
+}
+
+// mulJob is one Matrix.Mul call, kept in its pooled activations so that a
+// serial call allocates nothing.
+type mulJob struct {
+	m      *Matrix
+	x, out []float32
+	act    *activations
+	kernel rowsFunc
+	packed packedFunc
+}
+
+// quantize converts vectors [lo, hi) of x.
+func (j *mulJob) quantize(lo, hi int) {
+	vt, cols := j.m.Type.VecDotType(), j.m.Cols
+	for b := lo; b < hi; b++ {
+		quantizeAct(vt, j.x[b*cols:(b+1)*cols], &j.act.rows[b])
+	}
+}
+
+// multiplyGroups computes the rows of packed groups [lo, hi).
+func (j *mulJob) multiplyGroups(lo, hi int) {
+	j.multiply(lo*packRows, min(hi*packRows, j.m.Rows))
+}
+
+// multiply computes rows [lo, hi) for every vector, lo a multiple of
+// packRows: rows [packedRows, Rows) (all of them without a packed copy)
+// from the file layout, the packed groups before them from the packed copy.
+func (j *mulJob) multiply(lo, hi int) {
+	m, vecs := j.m, j.act.rows
+	rows, rs := m.Rows, m.rowSize()
+	packedRows := 0
+	if j.packed != nil && m.packed != nil {
+		packedRows = rows / packRows * packRows
+	}
+	groupSize := m.Cols / QK * packedSize(m.Type)
+	for t := lo; t < hi; t += mulTileRows {
+		te := min(t+mulTileRows, hi)
+		for b := range vecs {
+			o := j.out[b*rows : (b+1)*rows]
+			if t < packedRows {
+				ge := min(te, packedRows)
+				j.packed(m.packed[t/packRows*groupSize:], (ge-t)/packRows, &vecs[b], o[t:ge])
+			}
+			if te > packedRows {
+				ts := max(t, packedRows)
+				j.kernel(m.Data[ts*rs:te*rs], rs, &vecs[b], o[ts:te])
+			}
+		}
 	}
 }

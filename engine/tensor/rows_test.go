@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -426,6 +427,150 @@ func TestPortableKernelsFollowGGML(t *testing.T) {
 				w := data[r*rs : (r+1)*rs]
 				requireSameBits(t, ggmlOrderDot(typ, w, a), dot(w, a), "%s/%d blocks row %d (want: ggml order)", typ, blocks, r)
 			}
+		}
+	}
+}
+
+// ggmlKOrderDot transcribes ggml_vec_dot_q{4,5,6}_K_q8_K's AVX2 branch
+// independently of dot.go: the super-block is decoded to 256 unsigned
+// quants in activation order with a scale per element, lane m of each
+// 32-element run takes elements 4m..4m+3, and the float steps use
+// big.Float FMAs (see the comment in dot.go).
+func ggmlKOrderDot(t Type, w []byte, a *actRow) float32 {
+	bs := t.BlockSize()
+	var acc [8]float32
+	var accMin [4]float32
+	var summs float32
+	for ib, yd := range a.d {
+		b := w[ib*bs : (ib+1)*bs]
+		var q [QKK]int32     // unsigned quants in element order
+		var scale [QKK]int32 // each element's sub-block scale
+		var mn [8]int32
+		var xd, xmin float32
+		switch t {
+		case Q4_K, Q5_K:
+			xd, xmin = f16At(b, qkD), f16At(b, qkDmin)
+			for j := range 8 {
+				s, m := kScaleMin(j, b[qkScales:])
+				mn[j] = int32(m)
+				for e := 32 * j; e < 32*j+32; e++ {
+					scale[e] = int32(s)
+				}
+			}
+			qs := b[q4kQs:]
+			if t == Q5_K {
+				qs = b[q5kQs:]
+			}
+			for e := range q {
+				g, l, hi := e/64, e%32, e%64 >= 32
+				v := qs[32*g+l] & 0xf
+				if hi {
+					v = qs[32*g+l] >> 4
+				}
+				q[e] = int32(v)
+				if t == Q5_K {
+					bit := 2 * g
+					if hi {
+						bit++
+					}
+					q[e] += int32(b[q5kQh+l]>>bit&1) * 16
+				}
+			}
+		case Q6_K:
+			xd = f16At(b, q6kD)
+			for e := range q {
+				h, k, l := e/128, e%128/32, e%32
+				lo := b[q6kQl+64*h+l+32*(k%2)]
+				if k >= 2 {
+					lo >>= 4
+				}
+				q[e] = int32(lo&0xf) | int32(b[q6kQh+32*h+l]>>(2*k)&3)<<4
+				scale[e] = int32(int8(b[q6kScales+e/16]))
+			}
+		}
+		var lanes [8]int32
+		for e := range q {
+			lanes[e%32/4] += scale[e] * q[e] * int32(a.qs[ib*QKK+e])
+		}
+		bsum := a.bsums[ib*16 : ib*16+16]
+		if t == Q6_K {
+			for m := range lanes {
+				lanes[m] -= 32 * (int32(bsum[2*m])*int32(int8(b[q6kScales+2*m])) + int32(bsum[2*m+1])*int32(int8(b[q6kScales+2*m+1])))
+			}
+		}
+		d := yd * xd
+		for m := range acc {
+			acc[m] = fma32Exact(d, float32(lanes[m]), acc[m])
+		}
+		if t == Q6_K {
+			continue
+		}
+		dmin := -yd * xmin
+		var total int32
+		for i := range accMin {
+			p := mn[2*i]*(int32(bsum[4*i])+int32(bsum[4*i+1])) + mn[2*i+1]*(int32(bsum[4*i+2])+int32(bsum[4*i+3]))
+			accMin[i] = fma32Exact(dmin, float32(p), accMin[i])
+			total += p
+		}
+		summs += float32(dmin * float32(total))
+	}
+	r := hsum8(&acc)
+	switch t {
+	case Q4_K:
+		r += (accMin[0] + accMin[2]) + (accMin[1] + accMin[3])
+	case Q5_K:
+		r += summs
+	}
+	return r
+}
+
+func TestPortableKQuantsFollowGGML(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, typ := range kTypes {
+		for _, blocks := range []int{1, 4} {
+			cols := blocks * QKK
+			const rows = 4
+			data := randomMatrixData(rng, typ, rows, cols)
+			extremeKBlocks(typ, data)
+			a := randomAct(rng, Q8_K, cols)
+			dot := dotKernel(typ)
+			rs := blocks * typ.BlockSize()
+			for r := range rows {
+				w := data[r*rs : (r+1)*rs]
+				requireSameBits(t, ggmlKOrderDot(typ, w, a), dot(w, a), "%s/%d blocks row %d (want: ggml order)", typ, blocks, r)
+			}
+		}
+	}
+}
+
+// TestMulSerialDoesNotAllocate: a decode step makes a few hundred Mul
+// calls, which must not produce garbage.
+func TestMulSerialDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under -race")
+	}
+	rng := rand.New(rand.NewPCG(29, 30))
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_K} {
+		m, err := NewMatrix(typ, 64, QKK*2, randomMatrixData(rng, typ, 64, QKK*2))
+		require.NoError(t, err)
+		x := randomVectors(rng, m.Cols)
+		out := make([]float32, m.Rows)
+		m.Mul(nil, x, 1, out) // fill the activation pool
+		require.Zero(t, testing.AllocsPerRun(50, func() { m.Mul(nil, x, 1, out) }), "%s", typ)
+	}
+}
+
+func TestAllocPacked(t *testing.T) {
+	seen := map[*byte]bool{}
+	for _, n := range []int{1, 63, 64, 1000, packChunk / 8, packChunk/4 + 1} {
+		b := allocPacked(n)
+		require.Len(t, b, n)
+		require.Equal(t, n, cap(b), "a copy must not reach into the next one")
+		require.Zero(t, uintptr(unsafe.Pointer(&b[0]))%packAlign, "aligned to a cache line")
+		require.False(t, seen[&b[0]])
+		seen[&b[0]] = true
+		for _, v := range b {
+			require.Zero(t, v)
 		}
 	}
 }

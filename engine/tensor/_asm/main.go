@@ -1,28 +1,28 @@
-// Command _asm writes dot_amd64.s, the amd64 assembly matrix-row kernels of
-// package tensor. Run it from engine/tensor with `go generate` (or
-// `go run ./_asm -out dot_amd64.s`).
+// Command _asm writes dot_amd64.s, the amd64 assembly kernels of package
+// tensor. Run it from engine/tensor with `go generate` (or
+// `go run ./_asm -out dot_amd64.s`); docs/performance.md says why the
+// kernels look as they do.
 //
-// Each kernel computes out[i] = W[i]·a for a run of weight rows against one
-// quantized activation vector, so one call covers a whole slice of a
-// matrix: per-block calls would cost more than the arithmetic. The
-// 32-element block types interleave four rows per loop iteration: the
-// activation block is loaded once for all four, and the four independent
-// float accumulator chains hide the FMA latency while each row keeps
-// ggml's exact accumulation order.
+// Every kernel multiplies a whole run of weight rows by one quantized
+// activation vector per call, so that the call overhead is paid per
+// matrix slice rather than per row or block, and returns exactly the bits
+// of the portable Go kernels (dot.go), which follow the float order of
+// ggml's x86 AVX2 kernels (ggml-cpu/arch/x86/quants.c), the ones llama.cpp
+// runs on the machines Realm targets:
 //
-// The arithmetic follows ggml's x86 AVX2 kernels (ggml-cpu/arch/x86/quants.c),
-// which is what llama.cpp runs on the machines Realm targets: the integer
-// dot product of a block is formed in eight int32 lanes (lane k sums
-// elements 4k..4k+3), converted to float32 and added into eight float32
-// lane accumulators with one FMA by the block's combined scale; the lanes
-// are summed at the end as hsum_float_8 does. The integer sums are exact,
-// so the result only differs from the portable Go kernels by float
-// summation order (and the fused multiply-add).
+//   - the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) read a copy
+//     of the weights packed by groups of 8 rows (pack.go), so that one
+//     256-bit register holds 4 quants of each of 8 rows and one
+//     multiply-add serves 8 rows;
+//   - the K-quants (Q4_K, Q5_K, Q6_K) read the file layout, one row at a
+//     time over whole 256-element super-blocks;
+//   - the Q8_0/Q8_1 activation quantizer is ggml's AVX2 quantize_row_q8_*.
 //
-// Two instruction sets are generated: AVX2 (VPMADDUBSW + VPMADDWD) and
-// AVX512-VNNI on 256-bit registers (VPDPBUSD, EVEX encoded, so it needs
-// AVX512VL too, and AVX512BW for the byte masks of Q5_0/Q5_1). Both give
-// identical integer lanes, hence identical results.
+// Two instruction sets are generated for the packed kernels: AVX2
+// (VPMADDUBSW + VPMADDWD) and AVX512-VNNI on 256-bit registers (VPDPBUSD,
+// EVEX encoded, so it needs AVX512VL too, and AVX512BW for the byte masks
+// of Q5_0/Q5_1). Both give identical integer lanes, hence identical
+// results; the K-quants and the quantizer are AVX2 only.
 package main
 
 import (
@@ -265,16 +265,18 @@ func packedKernel(a *asm, pt packedType, is isa) {
 //
 //	func q4KRowsAVX2(w *byte, stride, rows, blocks int, qs *int8, d *float32, bsums *int16, out *float32)
 //
-// Integer lane k of a super-block sums bytes 4k..4k+3 of every 32-byte run
-// of quants times their sub-block scale (VPMADDUBSW, then VPMADDWD by the
-// scales), as the portable kernels do; the float work is theirs too: the
-// lanes times d_x*d_y added into eight float sums, the min term subtracted
-// from a scalar, the eight sums added to it in order at the end.
+// They follow ggml_vec_dot_q{4,5,6}_K_q8_K's AVX2 branch, like the portable
+// kernels (dot.go): integer lane k of a super-block sums bytes 4k..4k+3 of
+// every 32-byte run of quants times their sub-block scale (VPMADDUBSW, then
+// VPMADDWD by the scales), and is added into float lane k with one FMA by
+// d_x*d_y; the lanes are summed as hsum_float_8. Q4_K's mins go to four
+// FMA lanes, Q5_K's to a scalar sum, Q6_K's offset of 32 is taken out of
+// the integer lanes through the activation's 16-sums.
 //
 // GPRs: SI row, DX stride, DI out, R13 super-block, R9 qs, R10 d, R11
 // bsums, BX super-blocks left; the row count is kept in its argument slot.
-// AX, CX, R8, R12 are free. Y15 nibble mask, Y13 scales, Y12 integer
-// lanes, Y11 float lane sums, X10 the scalar sum.
+// AX is free. Y15 nibble mask, Y14 bytes of 16, Y13 scales, Y12 integer
+// lanes, Y11 float lanes, X10 the min lanes (Q4_K) or sum (Q5_K).
 type kType struct {
 	name string
 	size int // super-block bytes
@@ -290,6 +292,7 @@ func kKernel(a *asm, kt kType) {
 	a.l("MOVQ stride+8(FP), DX")
 	a.l("MOVQ out+56(FP), DI")
 	a.l("VMOVDQU nibbleMask<>(SB), Y15")
+	a.l("VMOVDQU bytes16<>(SB), Y14")
 	a.label("row")
 	a.l("VXORPS Y11, Y11, Y11")
 	a.l("VXORPS X10, X10, X10")
@@ -307,7 +310,7 @@ func kKernel(a *asm, kt kType) {
 		a.l("VCVTPH2PS X3, X3")
 		a.l("VMULSS (R10), X3, X5")
 	} else {
-		kMins(a)
+		kMins(a, kt.name == "Q4_K")
 		if kt.name == "Q5_K" {
 			a.l("VMOVDQU 16(R13), Y9")
 		}
@@ -332,7 +335,7 @@ func kKernel(a *asm, kt kType) {
 					default:
 						a.l("VPSRLW $%d, Y9, Y2", b-4)
 					}
-					a.l("VPAND bytes16<>(SB), Y2, Y2")
+					a.l("VPAND Y14, Y2, Y2")
 					a.l("VPOR Y2, %s, %s", v, v)
 				}
 			}
@@ -346,27 +349,35 @@ func kKernel(a *asm, kt kType) {
 			a.l("VPADDD Y1, Y12, Y12")
 		}
 	}
-	a.comment("sums += (d_x*d_y) * lanes")
+	a.comment("lanes += (d_x*d_y) * integer lanes, fused")
 	a.l("VCVTDQ2PS Y12, Y12")
 	a.l("VBROADCASTSS X5, Y5")
-	a.l("VMULPS Y5, Y12, Y12")
-	a.l("VADDPS Y12, Y11, Y11")
+	a.l("VFMADD231PS Y5, Y12, Y11")
 	a.l("ADDQ $%d, R13", kt.size)
 	a.l("ADDQ $256, R9")
 	a.l("ADDQ $4, R10")
 	a.l("ADDQ $32, R11")
 	a.l("DECQ BX")
 	a.l("JNZ block")
-	a.comment("out = sum + sums[0] + ... + sums[7]")
+	a.comment("hsum_float_8 of the lanes")
 	a.l("VEXTRACTF128 $1, Y11, X1")
-	for _, half := range []string{"X11", "X1"} {
-		a.l("VADDSS %s, X10, X10", half)
-		for k := 1; k < 4; k++ {
-			a.l("VPERMILPS $%d, %s, X0", k, half)
-			a.l("VADDSS X0, X10, X10")
-		}
+	a.l("VADDPS X11, X1, X1")
+	a.l("VMOVHLPS X1, X1, X2")
+	a.l("VADDPS X2, X1, X1")
+	a.l("VMOVSHDUP X1, X2")
+	a.l("VADDSS X2, X1, X1")
+	switch kt.name {
+	case "Q4_K":
+		a.comment("+ (min0+min2) + (min1+min3)")
+		a.l("VMOVHLPS X10, X10, X2")
+		a.l("VADDPS X2, X10, X10")
+		a.l("VMOVSHDUP X10, X2")
+		a.l("VADDSS X2, X10, X10")
+		a.l("VADDSS X10, X1, X1")
+	case "Q5_K":
+		a.l("VADDSS X10, X1, X1")
 	}
-	a.l("VMOVSS X10, (DI)")
+	a.l("VMOVSS X1, (DI)")
 	a.l("ADDQ DX, SI")
 	a.l("ADDQ $4, DI")
 	a.l("DECQ rows+16(FP)")
@@ -377,9 +388,11 @@ func kKernel(a *asm, kt kType) {
 
 // kMins unpacks the scales and mins of a Q4_K/Q5_K super-block (ggml's
 // get_scale_min_k4 on all eight at once), leaves the scales as int16 in
-// both halves of Y13 and X5 = d_x*d_y, and subtracts
-// (dmin_x*d_y) * sum(bsums[j]*min[j/2]) from X10.
-func kMins(a *asm) {
+// both halves of Y13 and X5 = d_x*d_y, and accounts for the mins: the four
+// integer min lanes (lane i: min 2i times the activation sum of sub-block
+// 2i, plus the same for 2i+1) go into X10 by fused multiply-adds with
+// -dmin_x*d_y (q4k), or their sum times that into the scalar X10 (Q5_K).
+func kMins(a *asm, q4k bool) {
 	// X0 = [u0, u1, u2, -] (bytes 0..11 of the packed scales)
 	a.l("VMOVDQU 4(R13), X0")
 	// [u0&3f, u2&0f, u1&3f, (u2>>4)&0f] | [0, (u0>>6&3)<<4, 0, (u1>>6&3)<<4]
@@ -394,31 +407,38 @@ func kMins(a *asm) {
 	// Y1 = int16 [scales 0..7, mins 0..7]
 	a.l("VPMOVZXBW X1, Y1")
 	a.l("VPERMQ $0x44, Y1, Y13")
-	// mins paired with the 16 bsums
-	a.l("VEXTRACTI128 $1, Y1, X2")
-	a.l("VPUNPCKHWD X2, X2, X3")
-	a.l("VPUNPCKLWD X2, X2, X2")
-	a.l("VINSERTI128 $1, X3, Y2, Y2")
-	a.l("VPMADDWD (R11), Y2, Y2")
+	// X2 = the 8 sub-block sums of activations (pairs of 16-sums)
+	a.l("VMOVDQU (R11), Y2")
 	a.l("VEXTRACTI128 $1, Y2, X3")
-	a.l("VPADDD X3, X2, X2")
-	a.l("VPSHUFD $0x4e, X2, X3")
-	a.l("VPADDD X3, X2, X2")
-	a.l("VPSHUFD $0xb1, X2, X3")
-	a.l("VPADDD X3, X2, X2")
-	a.l("VCVTDQ2PS X2, X2")
+	a.l("VPHADDW X3, X2, X2")
+	// X2 = the 4 integer min lanes
+	a.l("VEXTRACTI128 $1, Y1, X4")
+	a.l("VPMADDWD X2, X4, X2")
 	// X5 = d_x*d_y, X6 = dmin_x*d_y
 	a.l("VMOVD (R13), X3")
 	a.l("VCVTPH2PS X3, X3")
 	a.l("VMULSS (R10), X3, X5")
 	a.l("VMOVSHDUP X3, X6")
 	a.l("VMULSS (R10), X6, X6")
+	if q4k {
+		a.l("VCVTDQ2PS X2, X2")
+		a.l("VBROADCASTSS X6, X6")
+		a.l("VFNMADD231PS X6, X2, X10")
+		return
+	}
+	a.l("VPSHUFD $0x4e, X2, X3")
+	a.l("VPADDD X3, X2, X2")
+	a.l("VPSHUFD $0xb1, X2, X3")
+	a.l("VPADDD X3, X2, X2")
+	a.l("VCVTDQ2PS X2, X2")
 	a.l("VMULSS X2, X6, X6")
 	a.l("VSUBSS X6, X10, X10")
 }
 
-// q6kBody adds a Q6_K super-block's integer lanes into Y12 (ggml's AVX2
-// formulation: (q-32)*y as q*y - 32*y, then the int8 scales of 16 elements).
+// q6kBody adds a Q6_K super-block's integer lanes into Y12: unsigned
+// quants times activations times the int8 scales of 16 elements, minus 32
+// times the activation 16-sums times their scales (lane m: sub-blocks 2m
+// and 2m+1).
 func q6kBody(a *asm) {
 	a.l("VMOVDQU 192(R13), X13")
 	for h := 0; h < 2; h++ {
@@ -449,17 +469,17 @@ func q6kBody(a *asm) {
 			}
 			a.l("VPAND bytes48<>(SB), Y1, Y1")
 			a.l("VPOR Y1, Y0, Y0")
-			y := fmt.Sprintf("%d(R9)", 128*h+32*k)
-			a.l("VPMADDUBSW %s, Y0, Y0", y)
-			a.l("VMOVDQU bytes32<>(SB), Y1")
-			a.l("VPMADDUBSW %s, Y1, Y1", y)
-			a.l("VPSUBW Y1, Y0, Y0")
+			a.l("VPMADDUBSW %d(R9), Y0, Y0", 128*h+32*k)
 			a.l("VPSHUFB q6Shuffle<>+%d(SB), X13, X1", 16*(4*h+k))
 			a.l("VPMOVSXBW X1, Y1")
 			a.l("VPMADDWD Y1, Y0, Y0")
 			a.l("VPADDD Y0, Y12, Y12")
 		}
 	}
+	a.l("VPMOVSXBW X13, Y1")
+	a.l("VPMADDWD (R11), Y1, Y1")
+	a.l("VPSLLD $5, Y1, Y1")
+	a.l("VPSUBD Y1, Y12, Y12")
 }
 
 // quantizeQ8 writes the activation quantizer, ggml's AVX2
