@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/realm-ai/realm/engine/errs"
+	"github.com/realm-ai/realm/engine/jinja"
 )
 
 // Message is one turn of a chat.
@@ -16,7 +17,7 @@ type Message struct {
 // ApplyChatTemplate renders msgs with the model's chat template
 // (tokenizer.chat_template, a Jinja template) the way Hugging Face
 // transformers does: the template sees messages (a list of {role, content}),
-// add_generation_prompt, bos_token and eos_token. addGenerationPrompt asks
+// tools and documents (None), add_generation_prompt, bos_token and eos_token. addGenerationPrompt asks
 // the template to end with the opening of the assistant's turn. A model
 // without a template gets its architecture's built-in format when it has
 // one (builtinChat: Gemma's turns), else ChatML, as llama.cpp does.
@@ -42,10 +43,15 @@ func (m *Model) ApplyChatTemplate(msgs []Message, addGenerationPrompt bool) (str
 	}
 	list := make([]any, len(msgs))
 	for i, msg := range msgs {
-		list[i] = map[string]any{"role": msg.Role, "content": msg.Content}
+		d := jinja.NewDict() // ordered, as a Python dict: role, then content
+		d.Set("role", msg.Role)
+		d.Set("content", msg.Content)
+		list[i] = d
 	}
 	out, err := m.tmpl.Render(map[string]any{
 		"messages":              list,
+		"tools":                 nil,
+		"documents":             nil,
 		"add_generation_prompt": addGenerationPrompt,
 		"bos_token":             m.tok.TokenText(m.tok.BOS()),
 		"eos_token":             m.tok.TokenText(m.tok.EOS()),

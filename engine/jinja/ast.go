@@ -1,98 +1,143 @@
 package jinja
 
-// Expressions.
+// Expressions. Each evaluates to a template value.
 type expr interface{}
 
 type (
-	literal  struct{ v any }
-	nameExpr struct{ name string }
-	attrExpr struct {
+	constExpr struct{ v any }
+	nameExpr  struct{ name string }
+	// getattrExpr is obj.name; getitemExpr is obj[key].
+	getattrExpr struct {
 		obj  expr
 		name string
 	}
-	itemExpr  struct{ obj, key expr }
-	sliceExpr struct {
+	getitemExpr struct{ obj, key expr }
+	sliceExpr   struct {
 		obj               expr
-		start, stop, step expr
+		start, stop, step expr // nil when omitted
 	}
 	callExpr struct {
-		fn     expr
-		args   []expr
-		kwargs []kwarg
+		fn expr
+		callArgs
 	}
+	// filterExpr is x|name(args); x is nil in {% filter %} blocks and
+	// {% set x | f %}, where the filtered value is the rendered body.
 	filterExpr struct {
-		x      expr
-		name   string
-		args   []expr
-		kwargs []kwarg
+		x    expr
+		name string
+		fn   filterFunc // nil: unknown filter, an error if evaluated
+		line int
+		callArgs
 	}
 	testExpr struct {
-		x      expr
-		name   string
-		args   []expr
-		negate bool
+		x    expr
+		name string
+		fn   testFunc // nil: unknown test, an error if evaluated
+		line int
+		callArgs
 	}
-	unaryExpr struct {
-		op string
-		x  expr
-	}
-	binaryExpr struct {
-		op   string
+	notExpr struct{ x expr }
+	negExpr struct{ x expr }
+	posExpr struct{ x expr }
+	andExpr struct{ a, b expr }
+	orExpr  struct{ a, b expr }
+	binExpr struct {
+		op   string // + - * / // % **
 		a, b expr
 	}
-	condExpr  struct{ cond, a, b expr }
+	concatExpr  struct{ items []expr }
+	compareExpr struct {
+		first expr
+		ops   []string // == != < <= > >= in notin
+		rest  []expr
+	}
+	condExpr  struct{ test, a, b expr } // a if test else b; b may be nil
 	listExpr  struct{ items []expr }
 	tupleExpr struct{ items []expr }
 	dictExpr  struct{ keys, vals []expr }
 )
+
+// callArgs are the arguments of a call, filter or test.
+type callArgs struct {
+	args      []expr
+	kwargs    []kwarg
+	dynArgs   expr // *args
+	dynKwargs expr // **kwargs
+}
 
 type kwarg struct {
 	name string
 	v    expr
 }
 
-// Statements.
+// target is an assignment target: a name, or a tuple of targets to unpack.
+type target struct {
+	name  string
+	items []*target // non-nil for a tuple target
+}
+
+// Statements. Each renders into the output.
 type node interface{}
 
 type (
 	textNode   struct{ s string }
 	outputNode struct {
-		e    expr
-		line int
+		exprs  []expr
+		folded []bool // evaluate with compile-time semantics (see fold.go)
+		line   int
 	}
 	ifNode struct {
-		conds  []expr
+		tests  []expr
 		bodies [][]node
 		els    []node
+		line   int
 	}
 	forNode struct {
-		targets []string
-		iter    expr
-		filter  expr
-		body    []node
-		els     []node
-		line    int
+		target *target
+		iter   expr
+		test   expr // the loop's "if" filter, or nil
+		body   []node
+		els    []node
+		line   int
 	}
+	// setNode is {% set t = v %}, {% set ns.attr = v %} or a block set.
 	setNode struct {
-		targets []string // one name, or several for unpacking
-		attr    string   // set ns.attr = ...
+		target  *target
+		nsAttr  string // set ns.attr: target is the namespace's name
 		value   expr
 		body    []node // block set
+		filters []*filterExpr
+		line    int
 	}
 	macroNode struct {
 		name     string
 		params   []string
-		defaults []expr // aligned to the end of params
+		defaults []expr // for the last len(defaults) params
 		body     []node
+		line     int
+		// Whether the body uses these names, which changes how extra
+		// arguments are handled, as in jinja2.
+		usesCaller, usesVarargs, usesKwargs bool
 	}
 	callBlockNode struct {
-		call *callExpr
-		body []node
+		caller *macroNode
+		call   *callExpr
+		line   int
 	}
 	filterBlockNode struct {
 		filters []*filterExpr
 		body    []node
+		line    int
 	}
-	breakNode    struct{}
-	continueNode struct{}
+	withNode struct {
+		targets []*target
+		values  []expr
+		body    []node
+		line    int
+	}
+	// scopeNode renders its body in a scope of its own (HF's
+	// {% generation %}).
+	scopeNode    struct{ body []node }
+	breakNode    struct{ line int }
+	continueNode struct{ line int }
 )

@@ -2,263 +2,36 @@ package jinja
 
 import (
 	"fmt"
-	"math"
 	"strings"
+	"unicode/utf8"
 )
 
-// renderer holds the state of one Render call.
-type renderer struct {
-	scopes    []map[string]any
-	depth     int
-	maxOutput int
-}
-
-// loopControl carries break and continue out of a loop body.
-type loopControl string
-
-func (c loopControl) Error() string { return string(c) }
-
-func (r *renderer) lookup(name string) any {
-	for i := len(r.scopes) - 1; i >= 0; i-- {
-		if v, ok := r.scopes[i][name]; ok {
-			return v
-		}
-	}
-	return undefined{name}
-}
-
-func (r *renderer) push(m map[string]any) { r.scopes = append(r.scopes, m) }
-func (r *renderer) pop()                  { r.scopes = r.scopes[:len(r.scopes)-1] }
-
-func (r *renderer) exec(nodes []node, b *strings.Builder) error {
-	for _, n := range nodes {
-		if b.Len() > r.maxOutput {
-			return fmt.Errorf("output exceeds %d bytes", r.maxOutput)
-		}
-		switch n := n.(type) {
-		case *textNode:
-			b.WriteString(n.s)
-		case *outputNode:
-			v, err := r.eval(n.e)
-			if err != nil {
-				return fmt.Errorf("line %d: %w", n.line, err)
-			}
-			b.WriteString(str(v))
-		case *ifNode:
-			done := false
-			for i, c := range n.conds {
-				v, err := r.eval(c)
-				if err != nil {
-					return err
-				}
-				if truthy(v) {
-					if err := r.exec(n.bodies[i], b); err != nil {
-						return err
-					}
-					done = true
-					break
-				}
-			}
-			if !done && n.els != nil {
-				if err := r.exec(n.els, b); err != nil {
-					return err
-				}
-			}
-		case *forNode:
-			if err := r.execFor(n, b); err != nil {
-				return err
-			}
-		case *setNode:
-			if err := r.execSet(n); err != nil {
-				return err
-			}
-		case *macroNode:
-			r.scopes[len(r.scopes)-1][n.name] = &macro{def: n, caller: r}
-		case *callBlockNode:
-			body := n.body
-			caller := builtin(func(r *renderer, _ []any, _ map[string]any) (any, error) {
-				var sb strings.Builder
-				r.push(map[string]any{})
-				defer r.pop()
-				err := r.exec(body, &sb)
-				return sb.String(), err
-			})
-			r.push(map[string]any{"caller": caller})
-			v, err := r.eval(n.call)
-			r.pop()
-			if err != nil {
-				return err
-			}
-			b.WriteString(str(v))
-		case *filterBlockNode:
-			var sb strings.Builder
-			if err := r.exec(n.body, &sb); err != nil {
-				return err
-			}
-			var v any = sb.String()
-			for _, f := range n.filters {
-				var err error
-				if v, err = r.applyFilter(f, v); err != nil {
-					return err
-				}
-			}
-			b.WriteString(str(v))
-		case *breakNode:
-			return loopControl("break")
-		case *continueNode:
-			return loopControl("continue")
-		default:
-			return fmt.Errorf("unknown node %T", n)
-		}
-	}
-	return nil
-}
-
-func (r *renderer) execFor(n *forNode, b *strings.Builder) error {
-	it, err := r.eval(n.iter)
-	if err != nil {
-		return fmt.Errorf("line %d: %w", n.line, err)
-	}
-	items, err := iterate(it)
-	if err != nil {
-		return fmt.Errorf("line %d: %w", n.line, err)
-	}
-	scope := map[string]any{}
-	r.push(scope)
-	defer r.pop()
-	bind := func(item any) error {
-		if len(n.targets) == 1 {
-			scope[n.targets[0]] = item
-			return nil
-		}
-		parts, err := iterate(item)
-		if err != nil || len(parts) != len(n.targets) {
-			return fmt.Errorf("line %d: cannot unpack %s into %d names", n.line, typeName(item), len(n.targets))
-		}
-		for i, t := range n.targets {
-			scope[t] = parts[i]
-		}
-		return nil
-	}
-	if n.filter != nil {
-		var kept []any
-		for _, item := range items {
-			if err := bind(item); err != nil {
-				return err
-			}
-			v, err := r.eval(n.filter)
-			if err != nil {
-				return err
-			}
-			if truthy(v) {
-				kept = append(kept, item)
-			}
-		}
-		items = kept
-	}
-	if len(items) == 0 {
-		if n.els != nil {
-			return r.exec(n.els, b)
-		}
-		return nil
-	}
-	loop := &loopInfo{length: len(items), items: items}
-	for i, item := range items {
-		for k := range scope {
-			delete(scope, k)
-		}
-		loop.index0 = i
-		scope["loop"] = loop
-		if err := bind(item); err != nil {
-			return err
-		}
-		if err := r.exec(n.body, b); err != nil {
-			if c, ok := err.(loopControl); ok {
-				if c == "break" {
-					break
-				}
-				continue
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *renderer) execSet(n *setNode) error {
-	var v any
-	if n.body != nil {
-		var sb strings.Builder
-		if err := r.exec(n.body, &sb); err != nil {
-			return err
-		}
-		v = sb.String()
-	} else {
-		var err error
-		if v, err = r.eval(n.value); err != nil {
-			return err
-		}
-	}
-	scope := r.scopes[len(r.scopes)-1]
-	if n.attr != "" {
-		ns, ok := r.lookup(n.targets[0]).(*Dict)
-		if !ok || !ns.namespace {
-			return fmt.Errorf("cannot assign attribute on non-namespace object %s", n.targets[0])
-		}
-		ns.Set(n.attr, v)
-		return nil
-	}
-	if len(n.targets) == 1 {
-		scope[n.targets[0]] = v
-		return nil
-	}
-	parts, err := iterate(v)
-	if err != nil || len(parts) != len(n.targets) {
-		return fmt.Errorf("cannot unpack %s into %d names", typeName(v), len(n.targets))
-	}
-	for i, t := range n.targets {
-		scope[t] = parts[i]
-	}
-	return nil
-}
-
-// iterate lists the items of an iterable: list elements, string
-// characters, dict keys; undefined iterates as empty.
-func iterate(v any) ([]any, error) {
-	switch x := v.(type) {
-	case []any:
-		return x, nil
-	case string:
-		out := make([]any, 0, len(x))
-		for _, c := range x {
-			out = append(out, string(c))
-		}
-		return out, nil
-	case *Dict:
-		out := make([]any, len(x.keys))
-		for i, k := range x.keys {
-			out[i] = k
-		}
-		return out, nil
-	case undefined:
-		return nil, nil
-	}
-	return nil, fmt.Errorf("'%s' object is not iterable", typeName(v))
-}
-
+// eval evaluates an expression, charging the work its result took.
 func (r *renderer) eval(e expr) (any, error) {
+	v, err := r.eval1(e)
+	if err == nil {
+		err = r.charge(size(v))
+	}
+	return v, err
+}
+
+func (r *renderer) eval1(e expr) (any, error) {
 	switch e := e.(type) {
-	case *literal:
+	case *constExpr:
 		return e.v, nil
 	case *nameExpr:
 		return r.lookup(e.name), nil
-	case *attrExpr:
+	case *getattrExpr:
 		obj, err := r.eval(e.obj)
 		if err != nil {
 			return nil, err
 		}
-		return getAttr(obj, e.name)
-	case *itemExpr:
+		v, err := getattr(plain(obj), e.name)
+		if _, ok := obj.(markup); ok && markupMethods[e.name] {
+			v = markupMethod(v)
+		}
+		return v, err
+	case *getitemExpr:
 		obj, err := r.eval(e.obj)
 		if err != nil {
 			return nil, err
@@ -267,11 +40,28 @@ func (r *renderer) eval(e expr) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return getItem(obj, key)
+		if _, isStr := plain(obj).(string); isStr {
+			if err := r.charge(size(obj)); err != nil {
+				return nil, err
+			}
+		}
+		v, err := getitem(plain(obj), plain(key))
+		if s, ok := v.(string); ok {
+			if _, isMarkup := obj.(markup); isMarkup {
+				if _, isIndex := asIndex(key); isIndex {
+					return markup(s), err // Markup's characters are Markup
+				}
+			}
+		}
+		return v, err
 	case *sliceExpr:
 		return r.evalSlice(e)
 	case *callExpr:
-		return r.evalCall(e)
+		fn, args, kwargs, err := r.evalCall(e)
+		if err != nil {
+			return nil, err
+		}
+		return r.call(fn, args, kwargs)
 	case *filterExpr:
 		x, err := r.eval(e.x)
 		if err != nil {
@@ -279,43 +69,70 @@ func (r *renderer) eval(e expr) (any, error) {
 		}
 		return r.applyFilter(e, x)
 	case *testExpr:
+		return r.applyTest(e)
+	case *notExpr:
 		x, err := r.eval(e.x)
 		if err != nil {
 			return nil, err
 		}
-		args, err := r.evalList(e.args)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := tests[e.name](x, args)
-		if err != nil {
-			return nil, err
-		}
-		return ok != e.negate, nil
-	case *unaryExpr:
+		return !truthy(x), nil
+	case *negExpr:
 		x, err := r.eval(e.x)
 		if err != nil {
 			return nil, err
 		}
-		if e.op == "not" {
-			return !truthy(x), nil
+		return negate(x)
+	case *posExpr:
+		x, err := r.eval(e.x)
+		if err != nil {
+			return nil, err
 		}
-		switch n := x.(type) {
-		case int64:
-			return -n, nil
-		case float64:
-			return -n, nil
-		case bool:
-			if n {
-				return int64(-1), nil
+		if n, ok := asInt(x); ok {
+			return n, nil
+		}
+		if f, ok := x.(float64); ok {
+			return f, nil
+		}
+		return nil, operandError("unary +", x)
+	case *andExpr:
+		a, err := r.eval(e.a)
+		if err != nil || !truthy(a) {
+			return a, err
+		}
+		return r.eval(e.b)
+	case *orExpr:
+		a, err := r.eval(e.a)
+		if err != nil || truthy(a) {
+			return a, err
+		}
+		return r.eval(e.b)
+	case *binExpr:
+		a, err := r.eval(e.a)
+		if err != nil {
+			return nil, err
+		}
+		b, err := r.eval(e.b)
+		if err != nil {
+			return nil, err
+		}
+		return binop(e.op, a, b)
+	case *concatExpr:
+		var b strings.Builder
+		for _, item := range e.items {
+			v, err := r.eval(item)
+			if err != nil {
+				return nil, err
 			}
-			return int64(0), nil
+			b.WriteString(str(v))
+			if b.Len() > maxOutput {
+				return nil, fmt.Errorf("string exceeds %d bytes", maxOutput)
+			}
 		}
-		return nil, fmt.Errorf("bad operand type for unary -: '%s'", typeName(x))
-	case *binaryExpr:
-		return r.evalBinary(e)
+		return b.String(), nil
+	case *compareExpr:
+		return r.evalCompare(e)
 	case *condExpr:
-		c, err := r.eval(e.cond)
+		c, err := r.eval(e.test)
 		if err != nil {
 			return nil, err
 		}
@@ -323,13 +140,14 @@ func (r *renderer) eval(e expr) (any, error) {
 			return r.eval(e.a)
 		}
 		if e.b == nil {
-			return undefined{"conditional"}, nil
+			return undefined{hint: "the inline if-expression evaluated to false and no else section was defined"}, nil
 		}
 		return r.eval(e.b)
 	case *listExpr:
 		return r.evalList(e.items)
 	case *tupleExpr:
-		return r.evalList(e.items)
+		l, err := r.evalList(e.items)
+		return tuple(l), err
 	case *dictExpr:
 		d := NewDict()
 		for i := range e.keys {
@@ -341,11 +159,9 @@ func (r *renderer) eval(e expr) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			ks, ok := k.(string)
-			if !ok {
-				ks = repr(k)
+			if err := d.set(k, v); err != nil {
+				return nil, err
 			}
-			d.Set(ks, v)
 		}
 		return d, nil
 	}
@@ -364,154 +180,322 @@ func (r *renderer) evalList(es []expr) ([]any, error) {
 	return out, nil
 }
 
-func (r *renderer) evalBinary(e *binaryExpr) (any, error) {
-	a, err := r.eval(e.a)
+// markupMethods are the str methods whose results Markup keeps as markup.
+var markupMethods = map[string]bool{
+	"capitalize": true, "title": true, "lower": true, "upper": true, "casefold": true, "swapcase": true,
+	"strip": true, "lstrip": true, "rstrip": true, "center": true, "ljust": true, "rjust": true, "zfill": true,
+	"removeprefix": true, "removesuffix": true, "format": true, "format_map": true,
+	"split": true, "rsplit": true, "splitlines": true, "partition": true, "rpartition": true,
+}
+
+// markupMethod wraps a bound str method so its string result is markup.
+func markupMethod(m any) any {
+	b, ok := m.(*builtin)
+	if !ok {
+		return m
+	}
+	return &builtin{name: b.name, fn: func(r *renderer, args []any, kw *Dict) (any, error) {
+		v, err := b.fn(r, args, kw)
+		switch x := v.(type) {
+		case string:
+			return markup(x), err
+		case []any:
+			for i, e := range x {
+				if s, ok := e.(string); ok {
+					x[i] = markup(s)
+				}
+			}
+		case tuple:
+			for i, e := range x {
+				if s, ok := e.(string); ok {
+					x[i] = markup(s)
+				}
+			}
+		}
+		return v, err
+	}}
+}
+
+// plainKwargs turns markup keyword argument values into plain strings.
+func plainKwargs(kw *Dict) *Dict {
+	if kw != nil {
+		plainAll(kw.vals)
+	}
+	return kw
+}
+
+// evalArgs evaluates call arguments, spreading *args and **kwargs.
+func (r *renderer) evalArgs(a *callArgs) ([]any, *Dict, error) {
+	args, err := r.evalList(a.args)
+	if err != nil {
+		return nil, nil, err
+	}
+	kwargs := NewDict()
+	for _, kw := range a.kwargs {
+		v, err := r.eval(kw.v)
+		if err != nil {
+			return nil, nil, err
+		}
+		_ = kwargs.set(kw.name, v)
+	}
+	if a.dynArgs != nil {
+		v, err := r.eval(a.dynArgs)
+		if err != nil {
+			return nil, nil, err
+		}
+		more, err := iterate(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, more...)
+	}
+	if a.dynKwargs != nil {
+		v, err := r.eval(a.dynKwargs)
+		if err != nil {
+			return nil, nil, err
+		}
+		d, ok := v.(*Dict)
+		if !ok {
+			return nil, nil, fmt.Errorf("argument after ** must be a mapping, not %s", typeName(v))
+		}
+		for i, k := range d.keys {
+			_ = kwargs.set(k, d.vals[i])
+		}
+	}
+	return args, kwargs, nil
+}
+
+func (r *renderer) evalCall(e *callExpr) (fn any, args []any, kwargs *Dict, err error) {
+	if fn, err = r.eval(e.fn); err != nil {
+		return nil, nil, nil, err
+	}
+	args, kwargs, err = r.evalArgs(&e.callArgs)
+	return fn, args, kwargs, err
+}
+
+// call calls a builtin or a macro.
+func (r *renderer) call(fn any, args []any, kwargs *Dict) (any, error) {
+	switch f := fn.(type) {
+	case *builtin:
+		return f.fn(r, plainAll(args), plainKwargs(kwargs))
+	case *macro:
+		return r.callMacro(f, args, kwargs)
+	case undefined:
+		return nil, f.err()
+	}
+	return nil, fmt.Errorf("'%s' object is not callable", typeName(fn))
+}
+
+func (r *renderer) evalCompare(e *compareExpr) (any, error) {
+	a, err := r.eval(e.first)
 	if err != nil {
 		return nil, err
 	}
-	switch e.op {
-	case "and":
-		if !truthy(a) {
-			return a, nil
+	for i, op := range e.ops {
+		b, err := r.eval(e.rest[i])
+		if err != nil {
+			return nil, err
 		}
-		return r.eval(e.b)
-	case "or":
-		if truthy(a) {
-			return a, nil
+		if err := r.charge(size(a) + size(b)); err != nil {
+			return nil, err
 		}
-		return r.eval(e.b)
+		ok, err := compareOp(op, a, b)
+		if err != nil || !ok {
+			return false, err
+		}
+		a = b
 	}
-	b, err := r.eval(e.b)
-	if err != nil {
-		return nil, err
-	}
-	switch e.op {
-	case "~":
-		return str(a) + str(b), nil
+	return true, nil
+}
+
+func compareOp(op string, a, b any) (bool, error) {
+	a, b = plain(a), plain(b)
+	switch op {
 	case "==":
 		return equal(a, b), nil
 	case "!=":
 		return !equal(a, b), nil
-	case "<", "<=", ">", ">=":
-		c, err := compare(a, b)
-		if err != nil {
-			return nil, err
-		}
-		switch e.op {
-		case "<":
-			return c < 0, nil
-		case "<=":
-			return c <= 0, nil
-		case ">":
-			return c > 0, nil
-		}
-		return c >= 0, nil
-	case "in", "not in":
-		ok, err := contains(b, a)
-		if err != nil {
-			return nil, err
-		}
-		return ok == (e.op == "in"), nil
+	case "in":
+		return pyContains(b, a)
+	case "notin":
+		ok, err := pyContains(b, a)
+		return !ok, err
 	}
-	return arith(e.op, a, b)
-}
-
-func arith(op string, a, b any) (any, error) {
-	if op == "+" {
-		switch x := a.(type) {
-		case string:
-			if y, ok := b.(string); ok {
-				return x + y, nil
-			}
-		case []any:
-			if y, ok := b.([]any); ok {
-				return append(append([]any{}, x...), y...), nil
-			}
-		}
-	}
-	if op == "*" {
-		if s, ok := a.(string); ok {
-			if n, ok := b.(int64); ok {
-				return strings.Repeat(s, int(max(n, 0))), nil
-			}
-		}
-	}
-	ai, aInt := asInt(a)
-	bi, bInt := asInt(b)
-	if aInt && bInt && op != "/" {
-		switch op {
-		case "+":
-			return ai + bi, nil
-		case "-":
-			return ai - bi, nil
-		case "*":
-			return ai * bi, nil
-		case "//":
-			if bi == 0 {
-				return nil, fmt.Errorf("integer division by zero")
-			}
-			q := ai / bi
-			if (ai%bi != 0) && ((ai < 0) != (bi < 0)) {
-				q--
-			}
-			return q, nil
-		case "%":
-			if bi == 0 {
-				return nil, fmt.Errorf("integer modulo by zero")
-			}
-			m := ai % bi
-			if m != 0 && ((m < 0) != (bi < 0)) {
-				m += bi
-			}
-			return m, nil
-		case "**":
-			if bi >= 0 {
-				res := int64(1)
-				for i := int64(0); i < bi; i++ {
-					res *= ai
-				}
-				return res, nil
-			}
-		}
-	}
-	af, aNum := asFloat(a)
-	bf, bNum := asFloat(b)
-	if !aNum || !bNum {
-		return nil, fmt.Errorf("unsupported operand types for %s: '%s' and '%s'", op, typeName(a), typeName(b))
+	c, err := compare(a, b, op)
+	if err != nil {
+		return false, err
 	}
 	switch op {
-	case "+":
-		return af + bf, nil
-	case "-":
-		return af - bf, nil
-	case "*":
-		return af * bf, nil
-	case "/":
-		if bf == 0 {
-			return nil, fmt.Errorf("division by zero")
+	case "<":
+		return c < 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">":
+		return c > 0, nil
+	}
+	return c >= 0, nil
+}
+
+// iterate lists the items Python's iter() yields: list and tuple elements,
+// string characters, dict keys. Undefined iterates as empty.
+func iterate(v any) ([]any, error) {
+	switch x := plain(v).(type) {
+	case []any:
+		return x, nil
+	case tuple:
+		return x, nil
+	case string:
+		if len(x) > maxOutput {
+			return nil, fmt.Errorf("string too long to iterate")
 		}
-		return af / bf, nil
-	case "//":
-		if bf == 0 {
-			return nil, fmt.Errorf("float floor division by zero")
+		out := make([]any, 0, utf8.RuneCountInString(x))
+		for _, c := range x {
+			out = append(out, string(c))
 		}
-		return math.Floor(af / bf), nil
-	case "%":
-		if bf == 0 {
-			return nil, fmt.Errorf("float modulo")
-		}
-		m := math.Mod(af, bf)
-		if m != 0 && ((m < 0) != (bf < 0)) {
-			m += bf
-		}
+		return out, nil
+	case *Dict:
+		return append([]any(nil), x.keys...), nil
+	case *view:
+		return x.items, nil
+	case *iterator:
+		rest := x.items[x.pos:]
+		x.pos = len(x.items)
+		return rest, nil
+	case undefined:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("'%s' object is not iterable", typeName(v))
+}
+
+// length is Python's len().
+func length(v any) (int, error) {
+	switch x := plain(v).(type) {
+	case string:
+		return utf8.RuneCountInString(x), nil
+	case []any:
+		return len(x), nil
+	case tuple:
+		return len(x), nil
+	case *Dict:
+		return len(x.keys), nil
+	case *view:
+		return len(x.items), nil
+	case undefined:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("object of type '%s' has no len()", typeName(v))
+}
+
+// getattr is obj.name under jinja2's sandbox: a Python attribute (a
+// method) first, then an item, else Undefined.
+func getattr(obj any, name string) (any, error) {
+	if u, ok := obj.(undefined); ok {
+		return nil, u.err()
+	}
+	if strings.HasPrefix(name, "__") && strings.HasSuffix(name, "__") {
+		return undefined{hint: fmt.Sprintf("access to attribute '%s' of '%s' object is unsafe.", name, typeName(obj)), unsafe: true}, nil
+	}
+	if m, ok := method(obj, name); ok {
 		return m, nil
-	case "**":
-		return math.Pow(af, bf), nil
 	}
-	return nil, fmt.Errorf("unknown operator %s", op)
+	switch o := obj.(type) {
+	case *Dict:
+		if v, ok := o.get(name); ok {
+			return v, nil
+		}
+	case *namespace:
+		if v, ok := o.attrs.get(name); ok {
+			return v, nil
+		}
+	case *loopContext:
+		return o.attr(name), nil
+	case int64, bool, float64:
+		if v, ok := numberAttr(o, name); ok {
+			return v, nil
+		}
+	}
+	return undefinedAttr(obj, name), nil
 }
 
-func asInt(v any) (int64, bool) {
+// numberAttr is the data attributes of Python's int and float.
+func numberAttr(x any, name string) (any, bool) {
+	f, isFloat := x.(float64)
+	n, _ := asInt(x)
+	switch {
+	case name == "real" && isFloat:
+		return f, true
+	case name == "imag" && isFloat:
+		return 0.0, true
+	case name == "real" || name == "numerator":
+		return n, !isFloat
+	case name == "imag":
+		return int64(0), true
+	case name == "denominator":
+		return int64(1), !isFloat
+	}
+	return nil, false
+}
+
+// getitem is obj[key] under jinja2's sandbox: the item first, then for a
+// string key an attribute, else Undefined.
+func getitem(obj, key any) (any, error) {
+	switch o := obj.(type) {
+	case undefined:
+		return nil, o.err()
+	case *Dict:
+		if v, ok := o.get(key); ok {
+			return v, nil
+		}
+	case []any:
+		if v, ok := index(o, key); ok {
+			return v, nil
+		}
+	case tuple:
+		if v, ok := index(o, key); ok {
+			return v, nil
+		}
+	case *view:
+		if v, ok := index(o.items, key); ok && o.indexable {
+			return v, nil
+		}
+	case string:
+		if i, ok := asIndex(key); ok {
+			rs := []rune(o)
+			if i < 0 {
+				i += int64(len(rs))
+			}
+			if i >= 0 && i < int64(len(rs)) {
+				return string(rs[i]), nil
+			}
+		}
+	}
+	if name, ok := key.(string); ok {
+		if _, isDict := obj.(*Dict); !isDict {
+			return getattr(obj, name)
+		}
+		if m, ok := method(obj, name); ok {
+			return m, nil
+		}
+	}
+	return undefinedAttr(obj, key), nil
+}
+
+func index(l []any, key any) (any, bool) {
+	i, ok := asIndex(key)
+	if !ok {
+		return nil, false
+	}
+	if i < 0 {
+		i += int64(len(l))
+	}
+	if i < 0 || i >= int64(len(l)) {
+		return nil, false
+	}
+	return l[i], true
+}
+
+// asIndex converts an int or bool to an index, as Python's __index__.
+func asIndex(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
@@ -522,112 +506,6 @@ func asInt(v any) (int64, bool) {
 		return 0, true
 	}
 	return 0, false
-}
-
-func asFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
-}
-
-func equal(a, b any) bool {
-	if af, ok := asFloat(a); ok {
-		if bf, ok := asFloat(b); ok {
-			return af == bf
-		}
-		return false
-	}
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case undefined:
-		_, ok := b.(undefined)
-		return ok
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equal(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case *Dict:
-		y, ok := b.(*Dict)
-		if !ok || len(x.keys) != len(y.keys) {
-			return false
-		}
-		for _, k := range x.keys {
-			yv, ok := y.m[k]
-			if !ok || !equal(x.m[k], yv) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-func compare(a, b any) (int, error) {
-	if af, ok := asFloat(a); ok {
-		if bf, ok := asFloat(b); ok {
-			switch {
-			case af < bf:
-				return -1, nil
-			case af > bf:
-				return 1, nil
-			}
-			return 0, nil
-		}
-	}
-	if as, ok := a.(string); ok {
-		if bs, ok := b.(string); ok {
-			return strings.Compare(as, bs), nil
-		}
-	}
-	return 0, fmt.Errorf("'<' not supported between instances of '%s' and '%s'", typeName(a), typeName(b))
-}
-
-func contains(container, item any) (bool, error) {
-	switch c := container.(type) {
-	case string:
-		s, ok := item.(string)
-		if !ok {
-			return false, fmt.Errorf("'in <string>' requires string as left operand, not %s", typeName(item))
-		}
-		return strings.Contains(c, s), nil
-	case []any:
-		for _, e := range c {
-			if equal(e, item) {
-				return true, nil
-			}
-		}
-		return false, nil
-	case *Dict:
-		s, ok := item.(string)
-		if !ok {
-			return false, nil
-		}
-		_, has := c.m[s]
-		return has, nil
-	case undefined:
-		return false, nil
-	}
-	return false, fmt.Errorf("argument of type '%s' is not iterable", typeName(container))
 }
 
 func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
@@ -635,52 +513,84 @@ func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	bound := func(x expr) (*int64, error) {
+	if m, ok := obj.(markup); ok {
+		v, err := r.sliceValue(string(m), e)
+		if s, ok := v.(string); ok {
+			return markup(s), err // Markup slices are Markup
+		}
+		return v, err
+	}
+	return r.sliceValue(obj, e)
+}
+
+func (r *renderer) sliceValue(obj any, e *sliceExpr) (any, error) {
+	if u, ok := obj.(undefined); ok {
+		return nil, u.err()
+	}
+	v, err := r.slice(obj, e)
+	if err != nil && r.folding {
+		return undefined{hint: err.Error()}, nil
+	}
+	return v, err
+}
+
+func (r *renderer) slice(obj any, e *sliceExpr) (any, error) {
+	var bounds [3]*int64
+	valid := true
+	for i, x := range []expr{e.start, e.stop, e.step} {
 		if x == nil {
-			return nil, nil
+			continue
 		}
 		v, err := r.eval(x)
 		if err != nil {
 			return nil, err
 		}
 		if v == nil {
-			return nil, nil
+			continue
 		}
-		n, ok := asInt(v)
+		n, ok := asIndex(v)
 		if !ok {
-			return nil, fmt.Errorf("slice indices must be integers")
+			valid = false // Python's TypeError, which jinja2 turns into Undefined
+			continue
 		}
-		return &n, nil
+		bounds[i] = &n
 	}
-	start, err := bound(e.start)
-	if err != nil {
-		return nil, err
+	if u, ok := obj.(undefined); ok {
+		return nil, u.err()
 	}
-	stop, err := bound(e.stop)
-	if err != nil {
-		return nil, err
-	}
-	step, err := bound(e.step)
-	if err != nil {
-		return nil, err
-	}
+	// jinja2 slices with Python's own subscript, not the sandbox's
+	// getitem: what cannot be sliced is an error, not Undefined.
 	var items []any
 	s, isStr := obj.(string)
-	if isStr {
-		for _, c := range s {
+	switch o := obj.(type) {
+	case string:
+		for _, c := range o {
 			items = append(items, string(c))
 		}
-	} else if l, ok := obj.([]any); ok {
-		items = l
-	} else {
+	case []any:
+		items = o
+	case tuple:
+		items = o
+	case *view:
+		if o.typ == "range" {
+			return sliceRangeView(o, bounds, valid)
+		}
+		return nil, fmt.Errorf("'%s' object is not subscriptable", typeName(obj))
+	case *Dict:
+		return nil, fmt.Errorf("unhashable type: 'slice'")
+	default:
 		return nil, fmt.Errorf("'%s' object is not subscriptable", typeName(obj))
 	}
-	idx, err := sliceIndices(len(items), start, stop, step)
+	if !valid {
+		return nil, fmt.Errorf("slice indices must be integers or None or have an __index__ method")
+	}
+	idx, err := sliceIndices(len(items), bounds[0], bounds[1], bounds[2])
 	if err != nil {
 		return nil, err
 	}
 	if isStr {
 		var b strings.Builder
+		b.Grow(len(s))
 		for _, i := range idx {
 			b.WriteString(items[i].(string))
 		}
@@ -690,20 +600,38 @@ func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
 	for k, i := range idx {
 		out[k] = items[i]
 	}
+	if _, ok := obj.(tuple); ok {
+		return tuple(out), nil
+	}
 	return out, nil
 }
 
-// sliceIndices implements Python's slice semantics.
+// sliceIndices returns the indices Python's slice(start, stop, step)
+// selects from a sequence of n items.
 func sliceIndices(n int, start, stop, step *int64) ([]int, error) {
-	st := int64(1)
+	a, b, st, err := sliceRange(n, start, stop, step)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for i := a; (st > 0 && i < b) || (st < 0 && i > b); i += st {
+		out = append(out, int(i))
+	}
+	return out, nil
+}
+
+// sliceRange is Python's slice.indices(n): the first index, the bound and
+// the step.
+func sliceRange(n int, start, stop, step *int64) (a, b, st int64, err error) {
+	st = 1
 	if step != nil {
 		st = *step
 	}
 	if st == 0 {
-		return nil, fmt.Errorf("slice step cannot be zero")
+		return 0, 0, 0, fmt.Errorf("slice step cannot be zero")
 	}
 	ln := int64(n)
-	clamp := func(p *int64, def int64, lo, hi int64) int64 {
+	adjust := func(p *int64, def, lo, hi int64) int64 {
 		if p == nil {
 			return def
 		}
@@ -713,172 +641,81 @@ func sliceIndices(n int, start, stop, step *int64) ([]int, error) {
 		}
 		return min(max(v, lo), hi)
 	}
-	var out []int
 	if st > 0 {
-		a, b := clamp(start, 0, 0, ln), clamp(stop, ln, 0, ln)
-		for i := a; i < b; i += st {
-			out = append(out, int(i))
-		}
-	} else {
-		a, b := clamp(start, ln-1, -1, ln-1), clamp(stop, -1, -1, ln-1)
-		if stop != nil && *stop+ln < 0 {
-			b = -1
-		}
-		for i := a; i > b; i += st {
-			out = append(out, int(i))
-		}
+		return adjust(start, 0, 0, ln), adjust(stop, ln, 0, ln), st, nil
 	}
-	return out, nil
+	return adjust(start, ln-1, -1, ln-1), adjust(stop, -1, -1, ln-1), st, nil
 }
 
-func getItem(obj, key any) (any, error) {
-	switch o := obj.(type) {
-	case *Dict:
-		if k, ok := key.(string); ok {
-			if v, ok := o.m[k]; ok {
-				return v, nil
+// contextFilters are the filters jinja2 never evaluates at compile time.
+var contextFilters = map[string]bool{"map": true, "select": true, "reject": true, "selectattr": true, "rejectattr": true}
+
+// sliceRangeView slices a range into a range.
+func sliceRangeView(r *view, bounds [3]*int64, valid bool) (any, error) {
+	if !valid {
+		return nil, fmt.Errorf("slice indices must be integers or None or have an __index__ method")
+	}
+	a, b, st, err := sliceRange(len(r.items), bounds[0], bounds[1], bounds[2])
+	if err != nil {
+		return nil, err
+	}
+	return newRange(r.start+a*r.step, r.start+b*r.step, r.step*st)
+}
+
+// loopContext is the loop variable of a for loop.
+type loopContext struct {
+	items   []any
+	index0  int
+	changed []any // last arguments of loop.changed, nil before the first call
+	seen    bool
+}
+
+func (l *loopContext) attr(name string) any {
+	n := len(l.items)
+	switch name {
+	case "index":
+		return int64(l.index0 + 1)
+	case "index0":
+		return int64(l.index0)
+	case "revindex":
+		return int64(n - l.index0)
+	case "revindex0":
+		return int64(n - l.index0 - 1)
+	case "first":
+		return l.index0 == 0
+	case "last":
+		return l.index0 == n-1
+	case "length":
+		return int64(n)
+	case "depth":
+		return int64(1)
+	case "depth0":
+		return int64(0)
+	case "previtem":
+		if l.index0 > 0 {
+			return l.items[l.index0-1]
+		}
+		return undefined{hint: "there is no previous item"}
+	case "nextitem":
+		if l.index0+1 < n {
+			return l.items[l.index0+1]
+		}
+		return undefined{hint: "there is no next item"}
+	case "cycle":
+		return &builtin{name: "cycle", fn: func(_ *renderer, args []any, _ *Dict) (any, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("no items for cycling given")
 			}
-		}
-		return undefined{repr(key)}, nil
-	case []any:
-		i, ok := asInt(key)
-		if !ok {
-			return nil, fmt.Errorf("list indices must be integers, not %s", typeName(key))
-		}
-		if i < 0 {
-			i += int64(len(o))
-		}
-		if i < 0 || i >= int64(len(o)) {
-			return undefined{"index"}, nil
-		}
-		return o[i], nil
-	case string:
-		i, ok := asInt(key)
-		if !ok {
-			return nil, fmt.Errorf("string indices must be integers")
-		}
-		rs := []rune(o)
-		if i < 0 {
-			i += int64(len(rs))
-		}
-		if i < 0 || i >= int64(len(rs)) {
-			return undefined{"index"}, nil
-		}
-		return string(rs[i]), nil
-	case *loopInfo:
-		if k, ok := key.(string); ok {
-			return o.attr(k), nil
-		}
-	case undefined:
-		return nil, fmt.Errorf("'%s' is undefined", o.name)
-	case nil:
-		return nil, fmt.Errorf("'None' has no attribute %s", repr(key))
-	}
-	if k, ok := key.(string); ok {
-		return getAttr(obj, k)
-	}
-	return undefined{repr(key)}, nil
-}
-
-func getAttr(obj any, name string) (any, error) {
-	switch o := obj.(type) {
-	case *Dict:
-		if v, ok := o.m[name]; ok {
-			return v, nil
-		}
-		if m := dictMethod(o, name); m != nil {
-			return m, nil
-		}
-		return undefined{name}, nil
-	case *loopInfo:
-		return o.attr(name), nil
-	case string:
-		if m := stringMethod(o, name); m != nil {
-			return m, nil
-		}
-	case []any:
-		if m := listMethod(o, name); m != nil {
-			return m, nil
-		}
-	case undefined:
-		return nil, fmt.Errorf("'%s' is undefined", o.name)
-	case nil:
-		return nil, fmt.Errorf("'None' has no attribute '%s'", name)
-	}
-	return undefined{name}, nil
-}
-
-func (r *renderer) evalCall(e *callExpr) (any, error) {
-	fn, err := r.eval(e.fn)
-	if err != nil {
-		return nil, err
-	}
-	args, err := r.evalList(e.args)
-	if err != nil {
-		return nil, err
-	}
-	kwargs := map[string]any{}
-	for _, kw := range e.kwargs {
-		v, err := r.eval(kw.v)
-		if err != nil {
-			return nil, err
-		}
-		kwargs[kw.name] = v
-	}
-	switch f := fn.(type) {
-	case builtin:
-		return f(r, args, kwargs)
-	case *macro:
-		return r.callMacro(f, args, kwargs)
-	case undefined:
-		return nil, fmt.Errorf("'%s' is undefined", f.name)
-	}
-	return nil, fmt.Errorf("'%s' object is not callable", typeName(fn))
-}
-
-func (r *renderer) callMacro(m *macro, args []any, kwargs map[string]any) (any, error) {
-	if r.depth > 64 {
-		return nil, fmt.Errorf("macro recursion too deep")
-	}
-	d := m.def
-	if len(args) > len(d.params) {
-		return nil, fmt.Errorf("macro %s takes %d arguments, %d given", d.name, len(d.params), len(args))
-	}
-	scope := map[string]any{}
-	firstDefault := len(d.params) - len(d.defaults)
-	for i, p := range d.params {
-		switch {
-		case i < len(args):
-			scope[p] = args[i]
-		default:
-			if v, ok := kwargs[p]; ok {
-				scope[p] = v
-			} else if i >= firstDefault {
-				v, err := r.eval(d.defaults[i-firstDefault])
-				if err != nil {
-					return nil, err
-				}
-				scope[p] = v
-			} else {
-				scope[p] = undefined{p}
+			return args[l.index0%len(args)], nil
+		}}
+	case "changed":
+		return &builtin{name: "changed", fn: func(_ *renderer, args []any, _ *Dict) (any, error) {
+			if l.seen && equal(tuple(l.changed), tuple(args)) {
+				return false, nil
 			}
-		}
+			l.seen, l.changed = true, args
+			return true, nil
+		}}
 	}
-	if c := r.lookup("caller"); c != nil {
-		if _, isUndef := c.(undefined); !isUndef {
-			scope["caller"] = c
-		}
-	}
-	// Macros see the template's globals and top level, not the caller's loop variables.
-	saved := r.scopes
-	r.scopes = append(append([]map[string]any{}, saved[:2]...), scope)
-	r.depth++
-	var b strings.Builder
-	err := r.exec(d.body, &b)
-	r.depth--
-	r.scopes = saved
-	if err != nil {
-		return nil, err
-	}
-	return b.String(), nil
+	return undefined{hint: fmt.Sprintf("'LoopContext object' has no attribute '%s'", name)}
 }

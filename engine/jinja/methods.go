@@ -4,331 +4,329 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
-// fToJSON is Hugging Face's tojson: json.dumps(x, ensure_ascii=False,
-// indent=indent, separators=separators, sort_keys=sort_keys).
-func fToJSON(_ *renderer, x any, args []any, kwargs map[string]any) (any, error) {
-	indent := ""
-	hasIndent := false
-	iv, ok := kwargs["indent"]
-	if !ok && len(args) > 0 {
-		iv, ok = args[0], true
-	}
-	if ok && iv != nil {
-		hasIndent = true
-		if n, isInt := asInt(iv); isInt {
-			indent = strings.Repeat(" ", int(n))
-		} else {
-			indent = str(iv)
-		}
-	}
-	item, kv := ", ", ": "
-	if hasIndent {
-		item = ","
-	}
-	if sep, ok := kwargs["separators"].([]any); ok && len(sep) == 2 {
-		item, kv = str(sep[0]), str(sep[1])
-	}
-	sortKeys := truthy(kwargs["sort_keys"])
-	var b strings.Builder
-	if err := writeJSON(&b, x, hasIndent, indent, 0, item, kv, sortKeys); err != nil {
-		return nil, err
-	}
-	return b.String(), nil
-}
-
-func writeJSON(b *strings.Builder, x any, hasIndent bool, indent string, level int, item, kv string, sortKeys bool) error {
-	newline := func(l int) {
-		if hasIndent {
-			b.WriteByte('\n')
-			b.WriteString(strings.Repeat(indent, l))
-		}
-	}
-	switch v := x.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if v {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case int64:
-		fmt.Fprintf(b, "%d", v)
-	case float64:
-		s := formatFloat(v)
-		switch s {
-		case "inf":
-			s = "Infinity"
-		case "-inf":
-			s = "-Infinity"
-		case "nan":
-			s = "NaN"
-		}
-		b.WriteString(s)
+// method returns the bound Python method obj.name, if the type has it. The
+// sandbox forbids methods that mutate lists and dicts: those come back as
+// an unsafe Undefined, which prints as "" and fails when called.
+func method(obj any, name string) (any, bool) {
+	var fn func(args []any, kw *Dict) (any, error)
+	switch o := obj.(type) {
 	case string:
-		writeJSONString(b, v)
-	case []any:
-		if len(v) == 0 {
-			b.WriteString("[]")
-			return nil
-		}
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(item)
-			}
-			newline(level + 1)
-			if err := writeJSON(b, e, hasIndent, indent, level+1, item, kv, sortKeys); err != nil {
-				return err
-			}
-		}
-		newline(level)
-		b.WriteByte(']')
+		fn = strMethod(o, name)
 	case *Dict:
-		if len(v.keys) == 0 {
-			b.WriteString("{}")
-			return nil
+		fn = dictMethod(o, name)
+		if fn == nil && hasString([]string{"clear", "pop", "popitem", "setdefault", "update"}, name) {
+			return unsafeMethod(obj, name), true
 		}
-		keys := v.keys
-		if sortKeys {
-			keys = append([]string{}, keys...)
-			sortStrings(keys)
+	case []any:
+		fn = seqMethod(o, name, true)
+		if fn == nil && hasString([]string{"append", "clear", "extend", "insert", "pop", "remove", "reverse", "sort"}, name) {
+			return unsafeMethod(obj, name), true
 		}
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(item)
-			}
-			newline(level + 1)
-			writeJSONString(b, k)
-			b.WriteString(kv)
-			if err := writeJSON(b, v.m[k], hasIndent, indent, level+1, item, kv, sortKeys); err != nil {
-				return err
-			}
+	case tuple:
+		fn = seqMethod(o, name, false)
+	case *view:
+		if o.indexable {
+			fn = seqMethod(o.items, name, false)
 		}
-		newline(level)
-		b.WriteByte('}')
-	case undefined:
-		return fmt.Errorf("Object of type Undefined is not JSON serializable")
-	default:
-		return fmt.Errorf("Object of type %s is not JSON serializable", typeName(x))
-	}
-	return nil
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+	case *cycler:
+		fn = cyclerMethod(o, name)
+		if name == "current" {
+			return o.items[o.pos], true
 		}
 	}
+	if fn == nil {
+		return nil, false
+	}
+	return &builtin{name: name, fn: func(_ *renderer, args []any, kw *Dict) (any, error) { return fn(args, kw) }}, true
 }
 
-// writeJSONString escapes like Python's json with ensure_ascii=False.
-func writeJSONString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
+func unsafeMethod(obj any, name string) undefined {
+	return undefined{hint: fmt.Sprintf("access to attribute '%s' of '%s' object is unsafe.", name, typeName(obj)), unsafe: true}
+}
+
+// absent marks an optional parameter the caller did not pass.
+type absent struct{}
+
+// bindArgs binds positional and keyword arguments to parameter names, as a
+// Python call does; the first required ones must be given, the others come
+// back as absent{} when missing.
+func bindArgs(fname string, args []any, kw *Dict, required int, names ...string) ([]any, error) {
+	if len(args) > len(names) {
+		return nil, fmt.Errorf("%s() takes at most %d arguments (%d given)", fname, len(names), len(args))
+	}
+	out := make([]any, len(names))
+	for i := range out {
+		if i < len(args) {
+			out[i] = args[i]
+		} else {
+			out[i] = absent{}
 		}
 	}
-	b.WriteByte('"')
+	if kw != nil {
+		for i, k := range kw.keys {
+			name, _ := k.(string)
+			j := indexOf(names, name)
+			if j < 0 {
+				return nil, fmt.Errorf("%s() got an unexpected keyword argument '%s'", fname, name)
+			}
+			if _, ok := out[j].(absent); !ok {
+				return nil, fmt.Errorf("%s() got multiple values for argument '%s'", fname, name)
+			}
+			out[j] = kw.vals[i]
+		}
+	}
+	for i := 0; i < required; i++ {
+		if _, ok := out[i].(absent); ok {
+			return nil, fmt.Errorf("%s() missing required argument '%s'", fname, names[i])
+		}
+	}
+	return out, nil
 }
 
-func method(f func(args []any, kwargs map[string]any) (any, error)) builtin {
-	return func(_ *renderer, args []any, kwargs map[string]any) (any, error) { return f(args, kwargs) }
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
-func dictMethod(d *Dict, name string) any {
+// orDefault returns v, or def when v is absent.
+func orDefault(v, def any) any {
+	if _, ok := v.(absent); ok {
+		return def
+	}
+	return v
+}
+
+// intArg converts an optional integer argument.
+func intArg(fname string, v any, def int64) (int64, error) {
+	v = orDefault(v, def)
+	if v == nil {
+		return def, nil
+	}
+	n, ok := asInt(v)
+	if !ok {
+		return 0, fmt.Errorf("%s(): '%s' object cannot be interpreted as an integer", fname, typeName(v))
+	}
+	return n, nil
+}
+
+// strArg requires a string argument.
+func strArg(fname string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s() argument must be str, not %s", fname, typeName(v))
+	}
+	return s, nil
+}
+
+// sliceBounds resolves the optional start and end arguments of find,
+// count, startswith and the like, which slice s as s[start:end] does, to
+// byte offsets.
+func sliceBounds(s string, start, end any) (int, int, error) {
+	n := int64(utf8.RuneCountInString(s))
+	var b [2]int64
+	for i, v := range []any{start, end} {
+		b[i] = []int64{0, n}[i]
+		v = orDefault(v, nil)
+		if v == nil {
+			continue
+		}
+		x, ok := asInt(v)
+		if !ok {
+			return 0, 0, fmt.Errorf("slice indices must be integers or None")
+		}
+		if x < 0 {
+			x = max(x+n, 0)
+		}
+		b[i] = min(x, n)
+	}
+	lo, hi := b[0], max(b[1], b[0])
+	return byteOffset(s, int(lo)), byteOffset(s, int(hi)), nil
+}
+
+// byteOffset converts a code point index of s to a byte offset.
+func byteOffset(s string, runeIdx int) int {
+	for i := range s {
+		if runeIdx == 0 {
+			return i
+		}
+		runeIdx--
+	}
+	return len(s)
+}
+
+func toList(parts []string) []any {
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out
+}
+
+func strMethod(s, name string) func([]any, *Dict) (any, error) {
 	switch name {
-	case "items":
-		return method(func([]any, map[string]any) (any, error) { return dictItems(d), nil })
-	case "keys":
-		return method(func([]any, map[string]any) (any, error) { return iterate(d) })
-	case "values":
-		return method(func([]any, map[string]any) (any, error) {
-			out := make([]any, len(d.keys))
-			for i, k := range d.keys {
-				out[i] = d.m[k]
+	case "strip", "lstrip", "rstrip":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 0, "chars")
+			if err != nil {
+				return nil, err
 			}
-			return out, nil
-		})
-	case "get":
-		return method(func(args []any, _ map[string]any) (any, error) {
-			if len(args) == 0 {
-				return nil, fmt.Errorf("get needs a key")
-			}
-			if k, ok := args[0].(string); ok {
-				if v, ok := d.m[k]; ok {
-					return v, nil
+			chars := orDefault(a[0], nil)
+			if chars != nil {
+				if _, err := strArg(name, chars); err != nil {
+					return nil, err
 				}
 			}
-			if len(args) > 1 {
-				return args[1], nil
+			return pyStrip(s, chars, name != "rstrip", name != "lstrip"), nil
+		}
+	case "upper", "lower", "title", "capitalize", "swapcase", "casefold":
+		return func(args []any, kw *Dict) (any, error) {
+			if _, err := bindArgs(name, args, kw, 0); err != nil {
+				return nil, err
 			}
-			return nil, nil
-		})
-	}
-	return nil
-}
-
-func listMethod(_ []any, _ string) any { return nil }
-
-// pyStrip is Python's strip family: whitespace, or the given characters.
-func pyStrip(s string, args []any, left, right bool) string {
-	if len(args) > 0 && args[0] != nil {
-		cut := str(args[0])
-		if left {
-			s = strings.TrimLeft(s, cut)
+			switch name {
+			case "upper":
+				return pyUpper(s), nil
+			case "lower", "casefold":
+				return pyLower(s), nil
+			case "title":
+				return pyTitle(s), nil
+			case "capitalize":
+				return pyCapitalize(s), nil
+			}
+			return pySwapcase(s), nil
 		}
-		if right {
-			s = strings.TrimRight(s, cut)
+	case "split", "rsplit":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 0, "sep", "maxsplit")
+			if err != nil {
+				return nil, err
+			}
+			limit, err := intArg(name, a[1], -1)
+			if err != nil {
+				return nil, err
+			}
+			sep := orDefault(a[0], nil)
+			if sep == nil {
+				if name == "split" {
+					return toList(pySplitSpace(s, int(limit))), nil
+				}
+				return toList(pyRSplitSpace(s, int(limit))), nil
+			}
+			sp, err := strArg(name, sep)
+			if err != nil {
+				return nil, err
+			}
+			if sp == "" {
+				return nil, fmt.Errorf("empty separator")
+			}
+			if name == "rsplit" {
+				return toList(pyRSplit(s, sp, int(limit))), nil
+			}
+			n := -1
+			if limit >= 0 {
+				n = int(limit) + 1
+			}
+			return toList(strings.SplitN(s, sp, n)), nil
 		}
-		return s
-	}
-	if left {
-		s = strings.TrimLeftFunc(s, unicode.IsSpace)
-	}
-	if right {
-		s = strings.TrimRightFunc(s, unicode.IsSpace)
-	}
-	return s
-}
-
-func stringMethod(s, name string) any {
-	switch name {
-	case "strip":
-		return method(func(a []any, _ map[string]any) (any, error) { return pyStrip(s, a, true, true), nil })
-	case "lstrip":
-		return method(func(a []any, _ map[string]any) (any, error) { return pyStrip(s, a, true, false), nil })
-	case "rstrip":
-		return method(func(a []any, _ map[string]any) (any, error) { return pyStrip(s, a, false, true), nil })
-	case "upper":
-		return method(func([]any, map[string]any) (any, error) { return strings.ToUpper(s), nil })
-	case "lower":
-		return method(func([]any, map[string]any) (any, error) { return strings.ToLower(s), nil })
-	case "title":
-		return method(func([]any, map[string]any) (any, error) { return pyTitle(s), nil })
-	case "capitalize":
-		return method(func([]any, map[string]any) (any, error) { return pyCapitalize(s), nil })
+	case "splitlines":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 0, "keepends")
+			if err != nil {
+				return nil, err
+			}
+			return toList(pySplitlines(s, truthy(orDefault(a[0], false)))), nil
+		}
 	case "startswith", "endswith":
-		return method(func(a []any, _ map[string]any) (any, error) {
-			if len(a) == 0 {
-				return nil, fmt.Errorf("%s needs an argument", name)
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "prefix", "start", "end")
+			if err != nil {
+				return nil, err
 			}
+			lo, hi, err := sliceBounds(s, a[1], a[2])
+			if err != nil {
+				return nil, err
+			}
+			sub := s[lo:hi]
 			cands := []any{a[0]}
-			if l, ok := a[0].([]any); ok {
-				cands = l
+			if t, ok := a[0].(tuple); ok {
+				cands = t
 			}
 			for _, c := range cands {
 				p, ok := c.(string)
 				if !ok {
-					return nil, fmt.Errorf("%s arg must be str or a tuple of str", name)
+					return nil, fmt.Errorf("%s first arg must be str or a tuple of str, not %s", name, typeName(c))
 				}
-				if (name == "startswith" && strings.HasPrefix(s, p)) || (name == "endswith" && strings.HasSuffix(s, p)) {
+				if (name == "startswith" && strings.HasPrefix(sub, p)) || (name == "endswith" && strings.HasSuffix(sub, p)) {
 					return true, nil
 				}
 			}
 			return false, nil
-		})
-	case "split", "rsplit":
-		return method(func(a []any, kw map[string]any) (any, error) {
-			limit := -1
-			if len(a) > 1 {
-				n, _ := asInt(a[1])
-				limit = int(n)
-			}
-			if v, ok := kw["maxsplit"]; ok {
-				n, _ := asInt(v)
-				limit = int(n)
-			}
-			var parts []string
-			if len(a) == 0 || a[0] == nil {
-				parts = strings.Fields(s)
-				if limit >= 0 && len(parts) > limit+1 {
-					// Re-split keeping the remainder intact.
-					rest := s
-					parts = nil
-					for i := 0; i < limit; i++ {
-						rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
-						j := strings.IndexFunc(rest, unicode.IsSpace)
-						parts = append(parts, rest[:j])
-						rest = rest[j:]
-					}
-					parts = append(parts, strings.TrimLeftFunc(rest, unicode.IsSpace))
-				}
-			} else {
-				sep := str(a[0])
-				if sep == "" {
-					return nil, fmt.Errorf("empty separator")
-				}
-				if name == "rsplit" && limit >= 0 {
-					all := strings.Split(s, sep)
-					if len(all) > limit+1 {
-						head := strings.Join(all[:len(all)-limit], sep)
-						parts = append([]string{head}, all[len(all)-limit:]...)
-					} else {
-						parts = all
-					}
-				} else {
-					parts = strings.SplitN(s, sep, limit+boolInt(limit >= 0))
-				}
-			}
-			out := make([]any, len(parts))
-			for i, p := range parts {
-				out[i] = p
-			}
-			return out, nil
-		})
-	case "splitlines":
-		return method(func([]any, map[string]any) (any, error) {
-			lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-			if len(lines) > 0 && lines[len(lines)-1] == "" {
-				lines = lines[:len(lines)-1]
-			}
-			out := make([]any, len(lines))
-			for i, l := range lines {
-				out[i] = l
-			}
-			return out, nil
-		})
+		}
 	case "replace":
-		return method(func(a []any, _ map[string]any) (any, error) {
-			if len(a) < 2 {
-				return nil, fmt.Errorf("replace needs two arguments")
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 2, "old", "new", "count")
+			if err != nil {
+				return nil, err
 			}
-			n := -1
-			if len(a) > 2 {
-				c, _ := asInt(a[2])
-				n = int(c)
+			old, err := strArg(name, a[0])
+			if err != nil {
+				return nil, err
 			}
-			return strings.Replace(s, str(a[0]), str(a[1]), n), nil
-		})
+			repl, err := strArg(name, a[1])
+			if err != nil {
+				return nil, err
+			}
+			n, err := intArg(name, a[2], -1)
+			if err != nil {
+				return nil, err
+			}
+			return pyReplace(s, old, repl, n)
+		}
+	case "find", "rfind", "index", "rindex", "count":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "sub", "start", "end")
+			if err != nil {
+				return nil, err
+			}
+			sub, err := strArg(name, a[0])
+			if err != nil {
+				return nil, err
+			}
+			lo, hi, err := sliceBounds(s, a[1], a[2])
+			if err != nil {
+				return nil, err
+			}
+			hay := s[lo:hi]
+			if name == "count" {
+				if sub == "" {
+					return int64(utf8.RuneCountInString(hay) + 1), nil
+				}
+				return int64(strings.Count(hay, sub)), nil
+			}
+			i := strings.Index(hay, sub)
+			if name[0] == 'r' {
+				i = strings.LastIndex(hay, sub)
+			}
+			if i < 0 {
+				if strings.HasSuffix(name, "index") {
+					return nil, fmt.Errorf("substring not found")
+				}
+				return int64(-1), nil
+			}
+			return int64(runeIndex(s, lo+i)), nil
+		}
 	case "join":
-		return method(func(a []any, _ map[string]any) (any, error) {
-			if len(a) != 1 {
-				return nil, fmt.Errorf("join needs one argument")
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "iterable")
+			if err != nil {
+				return nil, err
 			}
 			items, err := iterate(a[0])
 			if err != nil {
@@ -336,58 +334,306 @@ func stringMethod(s, name string) any {
 			}
 			parts := make([]string, len(items))
 			for i, it := range items {
-				parts[i] = str(it)
+				p, ok := it.(string)
+				if !ok {
+					return nil, fmt.Errorf("sequence item %d: expected str instance, %s found", i, typeName(it))
+				}
+				parts[i] = p
 			}
 			return strings.Join(parts, s), nil
-		})
-	case "find":
-		return method(func(a []any, _ map[string]any) (any, error) {
-			if len(a) == 0 {
-				return nil, fmt.Errorf("find needs an argument")
+		}
+	case "format":
+		return func(args []any, kw *Dict) (any, error) { return braceFormat(s, args, kw) }
+	case "format_map":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "mapping")
+			if err != nil {
+				return nil, err
 			}
-			i := strings.Index(s, str(a[0]))
+			d, ok := a[0].(*Dict)
+			if !ok {
+				return nil, fmt.Errorf("format_map() argument must be a mapping, not %s", typeName(a[0]))
+			}
+			return braceFormat(s, nil, d)
+		}
+	case "isdigit", "isdecimal", "isnumeric", "isalpha", "isalnum", "isspace", "isupper", "islower", "istitle", "isascii", "isidentifier", "isprintable":
+		return func(args []any, kw *Dict) (any, error) {
+			if _, err := bindArgs(name, args, kw, 0); err != nil {
+				return nil, err
+			}
+			return strPredicate(s, name), nil
+		}
+	case "zfill":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "width")
+			if err != nil {
+				return nil, err
+			}
+			w, err := intArg(name, a[0], 0)
+			if err != nil || w > maxOutput {
+				return nil, sizeErr(err)
+			}
+			sign := ""
+			body := s
+			if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+				sign, body = s[:1], s[1:]
+			}
+			n := utf8.RuneCountInString(s)
+			if int(w) <= n {
+				return s, nil
+			}
+			return sign + strings.Repeat("0", int(w)-n) + body, nil
+		}
+	case "center", "ljust", "rjust":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "width", "fillchar")
+			if err != nil {
+				return nil, err
+			}
+			w, err := intArg(name, a[0], 0)
+			if err != nil || w > maxOutput {
+				return nil, sizeErr(err)
+			}
+			fill := ' '
+			if f, ok := orDefault(a[1], " ").(string); ok && utf8.RuneCountInString(f) == 1 {
+				fill, _ = utf8.DecodeRuneInString(f)
+			} else {
+				return nil, fmt.Errorf("the fill character must be exactly one character long")
+			}
+			switch name {
+			case "center":
+				return pyCenter(s, int(w), fill), nil
+			case "ljust":
+				return pyPad(s, int(w), fill, '<'), nil
+			}
+			return pyPad(s, int(w), fill, '>'), nil
+		}
+	case "removeprefix", "removesuffix":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "affix")
+			if err != nil {
+				return nil, err
+			}
+			x, err := strArg(name, a[0])
+			if err != nil {
+				return nil, err
+			}
+			if name == "removeprefix" {
+				return strings.TrimPrefix(s, x), nil
+			}
+			return strings.TrimSuffix(s, x), nil
+		}
+	case "partition", "rpartition":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "sep")
+			if err != nil {
+				return nil, err
+			}
+			sep, err := strArg(name, a[0])
+			if err != nil {
+				return nil, err
+			}
+			if sep == "" {
+				return nil, fmt.Errorf("empty separator")
+			}
+			i := strings.Index(s, sep)
+			if name == "rpartition" {
+				i = strings.LastIndex(s, sep)
+			}
 			if i < 0 {
-				return int64(-1), nil
-			}
-			return int64(len([]rune(s[:i]))), nil
-		})
-	case "count":
-		return method(func(a []any, _ map[string]any) (any, error) {
-			if len(a) == 0 {
-				return nil, fmt.Errorf("count needs an argument")
-			}
-			return int64(strings.Count(s, str(a[0]))), nil
-		})
-	case "isdigit", "isalpha", "isspace", "isalnum":
-		return method(func([]any, map[string]any) (any, error) {
-			if s == "" {
-				return false, nil
-			}
-			for _, r := range s {
-				ok := false
-				switch name {
-				case "isdigit":
-					ok = unicode.IsDigit(r)
-				case "isalpha":
-					ok = unicode.IsLetter(r)
-				case "isspace":
-					ok = unicode.IsSpace(r)
-				case "isalnum":
-					ok = unicode.IsLetter(r) || unicode.IsDigit(r)
+				if name == "rpartition" {
+					return tuple{"", "", s}, nil
 				}
-				if !ok {
-					return false, nil
-				}
+				return tuple{s, "", ""}, nil
 			}
-			return true, nil
-		})
+			return tuple{s[:i], sep, s[i+len(sep):]}, nil
+		}
 	}
 	return nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+func sizeErr(err error) error {
+	if err != nil {
+		return err
 	}
-	return 0
+	return fmt.Errorf("width exceeds %d", maxOutput)
+}
+
+// pyReplace is str.replace(old, new, count).
+func pyReplace(s, old, repl string, n int64) (any, error) {
+	if n < 0 {
+		n = -1
+	}
+	count := strings.Count(s, old)
+	if old == "" {
+		count = utf8.RuneCountInString(s) + 1
+	}
+	if n >= 0 && int64(count) > n {
+		count = int(n)
+	}
+	if len(s)+count*(len(repl)-len(old)) > maxOutput {
+		return nil, fmt.Errorf("string exceeds %d bytes", maxOutput)
+	}
+	return strings.Replace(s, old, repl, int(max(n, -1))), nil
+}
+
+func strPredicate(s, name string) bool {
+	if s == "" {
+		return name == "isascii" || name == "isprintable"
+	}
+	cased, upper, lower := false, false, false
+	prevCased, titleOK := false, true
+	for i, r := range s {
+		if isCased(r) {
+			cased = true
+			upper = upper || unicode.IsUpper(r) || unicode.IsTitle(r)
+			lower = lower || unicode.IsLower(r)
+			if prevCased && (unicode.IsUpper(r) || unicode.IsTitle(r)) {
+				titleOK = false
+			}
+			if !prevCased && unicode.IsLower(r) {
+				titleOK = false
+			}
+		}
+		prevCased = isCased(r)
+		var ok bool
+		switch name {
+		case "isdigit", "isdecimal":
+			ok = unicode.IsDigit(r)
+		case "isnumeric":
+			ok = unicode.IsNumber(r)
+		case "isalpha":
+			ok = unicode.IsLetter(r)
+		case "isalnum":
+			ok = unicode.IsLetter(r) || unicode.IsNumber(r)
+		case "isspace":
+			ok = isSpace(r)
+		case "isascii":
+			ok = r < 0x80
+		case "isprintable":
+			ok = isPrintable(r)
+		case "isidentifier":
+			ok = r == '_' || unicode.IsLetter(r) || (i > 0 && (unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)))
+		default:
+			ok = true
+		}
+		if !ok {
+			return false
+		}
+	}
+	switch name {
+	case "isupper":
+		return cased && upper && !lower
+	case "islower":
+		return cased && lower && !upper
+	case "istitle":
+		return cased && titleOK
+	}
+	return true
+}
+
+func dictMethod(d *Dict, name string) func([]any, *Dict) (any, error) {
+	switch name {
+	case "items", "keys", "values":
+		return func(args []any, kw *Dict) (any, error) {
+			if _, err := bindArgs(name, args, kw, 0); err != nil {
+				return nil, err
+			}
+			var items []any
+			switch name {
+			case "items":
+				items = d.items()
+			case "keys":
+				items = append(items, d.keys...)
+			default:
+				items = append(items, d.vals...)
+			}
+			return &view{typ: "dict_" + name, items: items, text: "dict_" + name + "(" + repr(items) + ")"}, nil
+		}
+	case "get":
+		return func(args []any, kw *Dict) (any, error) {
+			if kw != nil && kw.Len() > 0 {
+				return nil, fmt.Errorf("get() takes no keyword arguments")
+			}
+			a, err := bindArgs(name, args, nil, 1, "key", "default")
+			if err != nil {
+				return nil, err
+			}
+			if _, err := hashOf(a[0]); err != nil {
+				return nil, err
+			}
+			if v, ok := d.get(a[0]); ok {
+				return v, nil
+			}
+			return orDefault(a[1], nil), nil
+		}
+	case "copy":
+		return func(args []any, kw *Dict) (any, error) {
+			if _, err := bindArgs(name, args, kw, 0); err != nil {
+				return nil, err
+			}
+			return d.copy(), nil
+		}
+	}
+	return nil
+}
+
+func seqMethod(l []any, name string, isList bool) func([]any, *Dict) (any, error) {
+	switch name {
+	case "count":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "value")
+			if err != nil {
+				return nil, err
+			}
+			n := int64(0)
+			for _, x := range l {
+				if equal(x, a[0]) {
+					n++
+				}
+			}
+			return n, nil
+		}
+	case "index":
+		return func(args []any, kw *Dict) (any, error) {
+			a, err := bindArgs(name, args, kw, 1, "value")
+			if err != nil {
+				return nil, err
+			}
+			for i, x := range l {
+				if equal(x, a[0]) {
+					return int64(i), nil
+				}
+			}
+			return nil, fmt.Errorf("%s is not in list", repr(a[0]))
+		}
+	case "copy":
+		if !isList {
+			return nil
+		}
+		return func(args []any, kw *Dict) (any, error) {
+			if _, err := bindArgs(name, args, kw, 0); err != nil {
+				return nil, err
+			}
+			return append([]any(nil), l...), nil
+		}
+	}
+	return nil
+}
+
+func cyclerMethod(c *cycler, name string) func([]any, *Dict) (any, error) {
+	switch name {
+	case "next":
+		return func([]any, *Dict) (any, error) {
+			v := c.items[c.pos]
+			c.pos = (c.pos + 1) % len(c.items)
+			return v, nil
+		}
+	case "reset":
+		return func([]any, *Dict) (any, error) {
+			c.pos = 0
+			return nil, nil
+		}
+	}
+	return nil
 }

@@ -5,73 +5,188 @@ import (
 	"strings"
 )
 
-// parser builds statements from segments and expressions from tokens.
+// parser builds the statement tree from tokens, following jinja2's parser.
 type parser struct {
-	segs []segment
-	pos  int
-	// expression state
-	toks []token
-	tp   int
-	line int
+	toks  []token
+	p     int
+	depth int // expression nesting, bounded to keep recursion shallow
 }
 
-func (p *parser) errorf(format string, args ...any) error {
-	return fmt.Errorf("line %d: %s", p.line, fmt.Sprintf(format, args...))
+// maxNesting bounds how deeply expressions and blocks may nest.
+const maxNesting = 200
+
+func (p *parser) cur() token { return p.toks[p.p] }
+
+func (p *parser) look() token {
+	if p.p+1 < len(p.toks) {
+		return p.toks[p.p+1]
+	}
+	return p.toks[len(p.toks)-1]
 }
 
-// parseBody parses nodes until a statement whose first word is in stop (or
-// the end when stop is empty) and returns that word and the statement's rest.
-func (p *parser) parseBody(stop ...string) ([]node, string, error) {
-	var out []node
-	for p.pos < len(p.segs) {
-		s := p.segs[p.pos]
-		p.pos++
-		p.line = s.line
-		switch s.kind {
-		case segText:
-			out = append(out, &textNode{s.text})
-		case segOutput:
-			if err := p.startExpr(s.text); err != nil {
-				return nil, "", err
-			}
-			e, err := p.parseExpr()
+func (p *parser) next() token {
+	t := p.toks[p.p]
+	if t.kind != tEOF {
+		p.p++
+	}
+	return t
+}
+
+func (p *parser) isName(name string) bool {
+	t := p.cur()
+	return t.kind == tName && t.s == name
+}
+
+func (p *parser) isOp(op string) bool {
+	t := p.cur()
+	return t.kind == tOp && t.s == op
+}
+
+func (p *parser) skipName(name string) bool {
+	if p.isName(name) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) skipOp(op string) bool {
+	if p.isOp(op) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) failf(t token, format string, args ...any) error {
+	return &Error{Line: t.line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) expectOp(op string) error {
+	if !p.skipOp(op) {
+		return p.failf(p.cur(), "expected '%s', got %s", op, describe(p.cur()))
+	}
+	return nil
+}
+
+func (p *parser) expectKind(k tokKind) (token, error) {
+	t := p.cur()
+	if t.kind != k {
+		return t, p.failf(t, "expected %s, got %s", kindName(k), describe(t))
+	}
+	return p.next(), nil
+}
+
+func kindName(k tokKind) string {
+	switch k {
+	case tVarEnd:
+		return "end of print statement"
+	case tBlockEnd:
+		return "end of statement block"
+	case tName:
+		return "a name"
+	}
+	return "a token"
+}
+
+// describe names a token for error messages, as jinja2 does.
+func describe(t token) string {
+	switch t.kind {
+	case tEOF:
+		return "end of template"
+	case tVarEnd:
+		return "'end of print statement'"
+	case tBlockEnd:
+		return "'end of statement block'"
+	case tName, tOp:
+		return "'" + t.s + "'"
+	case tString:
+		return "string"
+	case tInt:
+		return "integer"
+	case tFloat:
+		return "float"
+	case tData:
+		return "template data"
+	}
+	return "'begin of tag'"
+}
+
+// subparse parses nodes until a {% tag %} whose name is in end (returning
+// with that name as the current token) or the end of the template.
+func (p *parser) subparse(end ...string) ([]node, error) {
+	var body []node
+	for {
+		t := p.cur()
+		switch t.kind {
+		case tEOF:
+			return body, nil
+		case tData:
+			p.next()
+			body = append(body, &textNode{t.s})
+		case tVarBegin:
+			p.next()
+			e, err := p.parseTuple(false, true, nil, false)
 			if err != nil {
-				return nil, "", err
+				return nil, err
 			}
-			if err := p.expectEnd(); err != nil {
-				return nil, "", err
+			if _, err := p.expectKind(tVarEnd); err != nil {
+				return nil, err
 			}
-			out = append(out, &outputNode{e: e, line: s.line})
-		case segStmt:
-			if err := p.startExpr(s.text); err != nil {
-				return nil, "", err
-			}
-			word := p.peek()
-			if word.kind != tokName {
-				return nil, "", p.errorf("expected a statement name in {%% %s %%}", strings.TrimSpace(s.text))
-			}
-			for _, st := range stop {
-				if word.s == st {
-					p.tp++
-					return out, st, nil
+			body = append(body, &outputNode{exprs: []expr{e}, line: t.line})
+		case tBlockBegin:
+			p.next()
+			if c := p.cur(); c.kind == tName {
+				for _, e := range end {
+					if c.s == e {
+						return body, nil
+					}
 				}
 			}
-			p.tp++
-			n, err := p.parseStmt(word.s)
+			n, err := p.parseStatement()
 			if err != nil {
-				return nil, "", err
+				return nil, err
 			}
-			out = append(out, n)
+			if _, err := p.expectKind(tBlockEnd); err != nil {
+				return nil, err
+			}
+			body = append(body, n)
+		default:
+			return nil, p.failf(t, "unexpected %s", describe(t))
 		}
 	}
-	if len(stop) > 0 {
-		return nil, "", p.errorf("unexpected end of template, expected {%% %s %%}", strings.Join(stop, " or "))
-	}
-	return out, "", nil
 }
 
-func (p *parser) parseStmt(word string) (node, error) {
-	switch word {
+// parseStatements parses the body of a block tag after its arguments, up to
+// one of the end tags; dropNeedle consumes that end tag's name.
+func (p *parser) parseStatements(dropNeedle bool, end ...string) ([]node, error) {
+	if p.depth++; p.depth > maxNesting {
+		return nil, p.failf(p.cur(), "blocks nest too deeply")
+	}
+	defer func() { p.depth-- }()
+	p.skipOp(":")
+	if _, err := p.expectKind(tBlockEnd); err != nil {
+		return nil, err
+	}
+	body, err := p.subparse(end...)
+	if err != nil {
+		return nil, err
+	}
+	if t := p.cur(); t.kind == tEOF {
+		return nil, p.failf(t, "unexpected end of template, expected '%s'", strings.Join(end, "' or '"))
+	}
+	if dropNeedle {
+		p.next()
+	}
+	return body, nil
+}
+
+func (p *parser) parseStatement() (node, error) {
+	t := p.cur()
+	if t.kind != tName {
+		return nil, p.failf(t, "tag name expected")
+	}
+	switch t.s {
 	case "if":
 		return p.parseIf()
 	case "for":
@@ -84,754 +199,300 @@ func (p *parser) parseStmt(word string) (node, error) {
 		return p.parseCallBlock()
 	case "filter":
 		return p.parseFilterBlock()
+	case "with":
+		return p.parseWith()
+	case "print":
+		return p.parsePrint()
 	case "break", "continue":
-		if err := p.expectEnd(); err != nil {
-			return nil, err
+		// The loopcontrols extension.
+		p.next()
+		if t.s == "break" {
+			return &breakNode{line: t.line}, nil
 		}
-		if word == "break" {
-			return &breakNode{}, nil
-		}
-		return &continueNode{}, nil
+		return &continueNode{line: t.line}, nil
 	case "generation":
-		// Hugging Face's {% generation %} marks assistant text for training
-		// masks; it renders its body unchanged.
-		if err := p.expectEnd(); err != nil {
-			return nil, err
-		}
-		body, _, err := p.parseBody("endgeneration")
+		// Hugging Face's extension marking assistant text for training
+		// masks; it renders its body in a scope of its own.
+		p.next()
+		body, err := p.parseStatements(true, "endgeneration")
 		if err != nil {
 			return nil, err
 		}
-		return &ifNode{conds: []expr{&literal{true}}, bodies: [][]node{body}}, p.expectEnd()
+		return &scopeNode{body: body}, nil
+	case "block", "extends", "include", "import", "from", "autoescape":
+		return nil, p.failf(t, "the %q tag is not supported", t.s)
 	}
-	return nil, p.errorf("unknown tag %q", word)
+	return nil, p.failf(t, "encountered unknown tag '%s'", t.s)
 }
 
 func (p *parser) parseIf() (node, error) {
-	n := &ifNode{}
-	cond, err := p.parseExpr()
-	if err != nil {
-		return nil, err
-	}
-	if err := p.expectEnd(); err != nil {
-		return nil, err
-	}
+	n := &ifNode{line: p.next().line}
 	for {
-		body, end, err := p.parseBody("elif", "else", "endif")
+		test, err := p.parseTuple(false, false, nil, false)
 		if err != nil {
 			return nil, err
 		}
-		n.conds = append(n.conds, cond)
+		body, err := p.parseStatements(false, "elif", "else", "endif")
+		if err != nil {
+			return nil, err
+		}
+		n.tests = append(n.tests, test)
 		n.bodies = append(n.bodies, body)
-		switch end {
+		switch p.next().s {
 		case "elif":
-			if cond, err = p.parseExpr(); err != nil {
-				return nil, err
-			}
-			if err := p.expectEnd(); err != nil {
-				return nil, err
-			}
 			continue
 		case "else":
-			if err := p.expectEnd(); err != nil {
+			if n.els, err = p.parseStatements(true, "endif"); err != nil {
 				return nil, err
 			}
-			if n.els, _, err = p.parseBody("endif"); err != nil {
-				return nil, err
+			if n.els == nil {
+				n.els = []node{}
 			}
 		}
-		return n, p.expectEnd()
+		return n, nil
 	}
 }
 
 func (p *parser) parseFor() (node, error) {
-	n := &forNode{line: p.line}
-	for {
-		t := p.next()
-		if t.kind != tokName {
-			return nil, p.errorf("expected a loop variable name")
+	n := &forNode{line: p.next().line}
+	var err error
+	if n.target, err = p.parseAssignTarget("in"); err != nil {
+		return nil, err
+	}
+	if !p.skipName("in") {
+		return nil, p.failf(p.cur(), "expected 'in', got %s", describe(p.cur()))
+	}
+	if n.iter, err = p.parseTuple(false, false, []string{"recursive"}, false); err != nil {
+		return nil, err
+	}
+	if p.skipName("if") {
+		if n.test, err = p.parseExpression(true); err != nil {
+			return nil, err
 		}
-		n.targets = append(n.targets, t.s)
-		if !p.acceptOp(",") {
+	}
+	if p.isName("recursive") {
+		return nil, p.failf(p.cur(), "recursive for loops are not supported")
+	}
+	if n.body, err = p.parseStatements(false, "endfor", "else"); err != nil {
+		return nil, err
+	}
+	if p.next().s == "else" {
+		if n.els, err = p.parseStatements(true, "endfor"); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// parseAssignTarget parses a name or a tuple of names (parenthesised or
+// not) for for, set and with.
+func (p *parser) parseAssignTarget(extraEnd ...string) (*target, error) {
+	var items []*target
+	isTuple := false
+	for {
+		if len(items) > 0 {
+			if err := p.expectOp(","); err != nil {
+				return nil, err
+			}
+		}
+		if p.isTupleEnd(extraEnd) {
 			break
 		}
-	}
-	if !p.acceptName("in") {
-		return nil, p.errorf("expected 'in' in for loop")
-	}
-	var err error
-	// The iterable stops before a trailing "if" filter.
-	if n.iter, err = p.parseOr(); err != nil {
-		return nil, err
-	}
-	if p.acceptName("if") {
-		if n.filter, err = p.parseOr(); err != nil {
+		t, err := p.parseTargetPrimary()
+		if err != nil {
 			return nil, err
 		}
+		items = append(items, t)
+		if !p.isOp(",") {
+			break
+		}
+		isTuple = true
 	}
-	if p.acceptName("recursive") {
-		return nil, p.errorf("recursive for loops are not supported")
+	if !isTuple {
+		if len(items) == 0 {
+			return nil, p.failf(p.cur(), "expected an assignment target, got %s", describe(p.cur()))
+		}
+		return items[0], nil
 	}
-	if err := p.expectEnd(); err != nil {
-		return nil, err
-	}
-	body, end, err := p.parseBody("else", "endfor")
-	if err != nil {
-		return nil, err
-	}
-	n.body = body
-	if end == "else" {
-		if err := p.expectEnd(); err != nil {
+	return &target{items: items}, nil
+}
+
+func (p *parser) parseTargetPrimary() (*target, error) {
+	t := p.next()
+	switch {
+	case t.kind == tName:
+		switch t.s {
+		case "true", "false", "none", "True", "False", "None":
+			return nil, p.failf(t, "can't assign to constant %q", t.s)
+		}
+		return &target{name: t.s}, nil
+	case t.kind == tOp && t.s == "(":
+		inner, err := p.parseAssignTarget()
+		if err != nil {
 			return nil, err
 		}
-		if n.els, _, err = p.parseBody("endfor"); err != nil {
-			return nil, err
-		}
+		return inner, p.expectOp(")")
 	}
-	return n, p.expectEnd()
+	return nil, p.failf(t, "can't assign to %s", describe(t))
 }
 
 func (p *parser) parseSet() (node, error) {
-	n := &setNode{}
-	t := p.next()
-	if t.kind != tokName {
-		return nil, p.errorf("expected a name after set")
-	}
-	n.targets = []string{t.s}
-	if p.acceptOp(".") {
-		a := p.next()
-		if a.kind != tokName {
-			return nil, p.errorf("expected an attribute name")
-		}
-		n.attr = a.s
-	} else {
-		for p.acceptOp(",") {
-			t := p.next()
-			if t.kind != tokName {
-				return nil, p.errorf("expected a name in set")
-			}
-			n.targets = append(n.targets, t.s)
-		}
-	}
-	if p.acceptOp("=") {
-		v, err := p.parseTuple()
+	n := &setNode{line: p.next().line}
+	if p.cur().kind == tName && p.look().kind == tOp && p.look().s == "." {
+		ns := p.next()
+		p.next()
+		attr, err := p.expectKind(tName)
 		if err != nil {
 			return nil, err
 		}
-		n.value = v
-		return n, p.expectEnd()
+		n.target, n.nsAttr = &target{name: ns.s}, attr.s
+		if err := p.expectOp("="); err != nil {
+			return nil, err
+		}
+		n.value, err = p.parseTuple(false, true, nil, false)
+		return n, err
 	}
-	if err := p.expectEnd(); err != nil {
+	var err error
+	if n.target, err = p.parseAssignTarget(); err != nil {
 		return nil, err
 	}
-	body, _, err := p.parseBody("endset")
-	if err != nil {
-		return nil, err
+	if p.skipOp("=") {
+		n.value, err = p.parseTuple(false, true, nil, false)
+		return n, err
 	}
-	n.body = body
-	return n, p.expectEnd()
+	if p.isOp("|") {
+		p.next()
+		if n.filters, err = p.parseFilterChain(nil); err != nil {
+			return nil, err
+		}
+	}
+	n.body, err = p.parseStatements(true, "endset")
+	if n.body == nil {
+		n.body = []node{}
+	}
+	return n, err
 }
 
 func (p *parser) parseMacro() (node, error) {
-	t := p.next()
-	if t.kind != tokName {
-		return nil, p.errorf("expected a macro name")
-	}
-	n := &macroNode{name: t.s}
-	if !p.acceptOp("(") {
-		return nil, p.errorf("expected ( after macro name")
-	}
-	for !p.acceptOp(")") {
-		a := p.next()
-		if a.kind != tokName {
-			return nil, p.errorf("expected a parameter name")
-		}
-		n.params = append(n.params, a.s)
-		if p.acceptOp("=") {
-			d, err := p.parseExpr()
-			if err != nil {
-				return nil, err
-			}
-			n.defaults = append(n.defaults, d)
-		} else if len(n.defaults) > 0 {
-			return nil, p.errorf("non-default parameter follows default parameter")
-		}
-		if !p.acceptOp(",") {
-			if !p.acceptOp(")") {
-				return nil, p.errorf("expected , or ) in macro parameters")
-			}
-			break
-		}
-	}
-	if err := p.expectEnd(); err != nil {
-		return nil, err
-	}
-	body, _, err := p.parseBody("endmacro")
+	line := p.next().line
+	name, err := p.expectKind(tName)
 	if err != nil {
 		return nil, err
 	}
-	n.body = body
-	return n, p.expectEnd()
+	m := &macroNode{name: name.s, line: line}
+	if err := p.parseSignature(m); err != nil {
+		return nil, err
+	}
+	if m.body, err = p.parseStatements(true, "endmacro"); err != nil {
+		return nil, err
+	}
+	m.usesCaller, m.usesVarargs, m.usesKwargs = usesNames(m.body)
+	return m, nil
+}
+
+// parseSignature parses a macro's parameter list.
+func (p *parser) parseSignature(m *macroNode) error {
+	if err := p.expectOp("("); err != nil {
+		return err
+	}
+	for !p.isOp(")") {
+		if len(m.params) > 0 {
+			if err := p.expectOp(","); err != nil {
+				return err
+			}
+		}
+		name, err := p.expectKind(tName)
+		if err != nil {
+			return err
+		}
+		if p.skipOp("=") {
+			d, err := p.parseExpression(true)
+			if err != nil {
+				return err
+			}
+			m.defaults = append(m.defaults, d)
+		} else if len(m.defaults) > 0 {
+			return p.failf(name, "non-default argument follows default argument")
+		}
+		m.params = append(m.params, name.s)
+	}
+	p.next()
+	return nil
 }
 
 func (p *parser) parseCallBlock() (node, error) {
-	e, err := p.parseExpr()
+	line := p.next().line
+	caller := &macroNode{name: "caller", line: line}
+	if p.isOp("(") {
+		if err := p.parseSignature(caller); err != nil {
+			return nil, err
+		}
+	}
+	e, err := p.parseExpression(true)
 	if err != nil {
 		return nil, err
 	}
-	c, ok := e.(*callExpr)
+	call, ok := e.(*callExpr)
 	if !ok {
-		return nil, p.errorf("expected a macro call after call")
+		return nil, &Error{Line: line, Msg: "expected call"}
 	}
-	if err := p.expectEnd(); err != nil {
+	if caller.body, err = p.parseStatements(true, "endcall"); err != nil {
 		return nil, err
 	}
-	body, _, err := p.parseBody("endcall")
-	if err != nil {
-		return nil, err
-	}
-	return &callBlockNode{call: c, body: body}, p.expectEnd()
+	caller.usesCaller, caller.usesVarargs, caller.usesKwargs = usesNames(caller.body)
+	return &callBlockNode{caller: caller, call: call, line: line}, nil
 }
 
 func (p *parser) parseFilterBlock() (node, error) {
-	n := &filterBlockNode{}
-	for {
-		f, err := p.parseFilterCall(nil)
-		if err != nil {
-			return nil, err
-		}
-		n.filters = append(n.filters, f)
-		if !p.acceptOp("|") {
-			break
-		}
-	}
-	if err := p.expectEnd(); err != nil {
-		return nil, err
-	}
-	body, _, err := p.parseBody("endfilter")
-	if err != nil {
-		return nil, err
-	}
-	n.body = body
-	return n, p.expectEnd()
-}
-
-// --- expressions ---------------------------------------------------------
-
-func (p *parser) startExpr(src string) error {
-	toks, err := tokenize(src)
-	if err != nil {
-		return p.errorf("%v", err)
-	}
-	p.toks, p.tp = toks, 0
-	return nil
-}
-
-func (p *parser) peek() token { return p.toks[p.tp] }
-
-func (p *parser) next() token {
-	t := p.toks[p.tp]
-	if t.kind != tokEOF {
-		p.tp++
-	}
-	return t
-}
-
-func (p *parser) acceptOp(op string) bool {
-	if t := p.peek(); t.kind == tokOp && t.s == op {
-		p.tp++
-		return true
-	}
-	return false
-}
-
-func (p *parser) acceptName(n string) bool {
-	if t := p.peek(); t.kind == tokName && t.s == n {
-		p.tp++
-		return true
-	}
-	return false
-}
-
-func (p *parser) expectEnd() error {
-	if t := p.peek(); t.kind != tokEOF {
-		return p.errorf("unexpected %s", describe(t))
-	}
-	return nil
-}
-
-func describe(t token) string {
-	switch t.kind {
-	case tokName, tokOp:
-		return fmt.Sprintf("%q", t.s)
-	case tokString:
-		return "string literal"
-	case tokEOF:
-		return "end of tag"
-	}
-	return "number"
-}
-
-// parseTuple parses an expression or a bare tuple (a, b).
-func (p *parser) parseTuple() (expr, error) {
-	e, err := p.parseExpr()
-	if err != nil {
-		return nil, err
-	}
-	if t := p.peek(); !(t.kind == tokOp && t.s == ",") {
-		return e, nil
-	}
-	items := []expr{e}
-	for p.acceptOp(",") {
-		if t := p.peek(); t.kind == tokEOF {
-			break
-		}
-		e, err := p.parseExpr()
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, e)
-	}
-	return &tupleExpr{items}, nil
-}
-
-func (p *parser) parseExpr() (expr, error) {
-	a, err := p.parseOr()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptName("if") {
-		cond, err := p.parseOr()
-		if err != nil {
-			return nil, err
-		}
-		var b expr
-		if p.acceptName("else") {
-			if b, err = p.parseExpr(); err != nil {
-				return nil, err
-			}
-		}
-		a = &condExpr{cond: cond, a: a, b: b}
-	}
-	return a, nil
-}
-
-func (p *parser) parseOr() (expr, error) {
-	a, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptName("or") {
-		b, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{"or", a, b}
-	}
-	return a, nil
-}
-
-func (p *parser) parseAnd() (expr, error) {
-	a, err := p.parseNot()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptName("and") {
-		b, err := p.parseNot()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{"and", a, b}
-	}
-	return a, nil
-}
-
-func (p *parser) parseNot() (expr, error) {
-	if p.acceptName("not") {
-		x, err := p.parseNot()
-		if err != nil {
-			return nil, err
-		}
-		return &unaryExpr{"not", x}, nil
-	}
-	return p.parseCompare()
-}
-
-func (p *parser) parseCompare() (expr, error) {
-	a, err := p.parseMath1()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		var op string
-		switch {
-		case t.kind == tokOp && (t.s == "==" || t.s == "!=" || t.s == "<" || t.s == "<=" || t.s == ">" || t.s == ">="):
-			op = t.s
-			p.tp++
-		case t.kind == tokName && t.s == "in":
-			op = "in"
-			p.tp++
-		case t.kind == tokName && t.s == "not" && p.toks[p.tp+1].kind == tokName && p.toks[p.tp+1].s == "in":
-			op = "not in"
-			p.tp += 2
-		default:
-			return a, nil
-		}
-		b, err := p.parseMath1()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{op, a, b}
-	}
-}
-
-func (p *parser) parseMath1() (expr, error) {
-	a, err := p.parseConcat()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		if t.kind != tokOp || (t.s != "+" && t.s != "-") {
-			return a, nil
-		}
-		p.tp++
-		b, err := p.parseConcat()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{t.s, a, b}
-	}
-}
-
-func (p *parser) parseConcat() (expr, error) {
-	a, err := p.parseMath2()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptOp("~") {
-		b, err := p.parseMath2()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{"~", a, b}
-	}
-	return a, nil
-}
-
-func (p *parser) parseMath2() (expr, error) {
-	a, err := p.parsePow()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.peek()
-		if t.kind != tokOp || (t.s != "*" && t.s != "/" && t.s != "//" && t.s != "%") {
-			return a, nil
-		}
-		p.tp++
-		b, err := p.parsePow()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{t.s, a, b}
-	}
-}
-
-func (p *parser) parsePow() (expr, error) {
-	a, err := p.parseUnary()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptOp("**") {
-		b, err := p.parseUnary()
-		if err != nil {
-			return nil, err
-		}
-		a = &binaryExpr{"**", a, b}
-	}
-	return a, nil
-}
-
-// parseUnary follows jinja2: a sign applies to the operand before its
-// postfix and filters are parsed, and filters then apply to the signed value.
-func (p *parser) parseUnary() (expr, error) { return p.parseUnaryF(true) }
-
-func (p *parser) parseUnaryF(withFilters bool) (expr, error) {
-	var x expr
+	n := &filterBlockNode{line: p.next().line}
 	var err error
-	switch {
-	case p.acceptOp("-"):
-		if x, err = p.parseUnaryF(false); err != nil {
-			return nil, err
-		}
-		x = &unaryExpr{"-", x}
-	case p.acceptOp("+"):
-		if x, err = p.parseUnaryF(false); err != nil {
-			return nil, err
-		}
-	default:
-		if x, err = p.parsePrimary(); err != nil {
-			return nil, err
-		}
-	}
-	if x, err = p.parsePostfix(x); err != nil {
+	if n.filters, err = p.parseFilterChain(nil); err != nil {
 		return nil, err
 	}
-	if withFilters {
-		return p.parseFilters(x)
-	}
-	return x, nil
+	n.body, err = p.parseStatements(true, "endfilter")
+	return n, err
 }
 
-func (p *parser) parsePrimary() (expr, error) {
-	t := p.next()
-	switch t.kind {
-	case tokName:
-		switch t.s {
-		case "true", "True":
-			return &literal{true}, nil
-		case "false", "False":
-			return &literal{false}, nil
-		case "none", "None":
-			return &literal{nil}, nil
-		}
-		return &nameExpr{t.s}, nil
-	case tokString:
-		s := t.s
-		// Adjacent string literals concatenate.
-		for p.peek().kind == tokString {
-			s += p.next().s
-		}
-		return &literal{s}, nil
-	case tokInt:
-		return &literal{t.i}, nil
-	case tokFloat:
-		return &literal{t.f}, nil
-	case tokOp:
-		switch t.s {
-		case "(":
-			if p.acceptOp(")") {
-				return &tupleExpr{}, nil
-			}
-			e, err := p.parseExpr()
-			if err != nil {
+func (p *parser) parseWith() (node, error) {
+	n := &withNode{line: p.next().line}
+	for p.cur().kind != tBlockEnd {
+		if len(n.targets) > 0 {
+			if err := p.expectOp(","); err != nil {
 				return nil, err
 			}
-			if p.acceptOp(",") {
-				items := []expr{e}
-				for !p.acceptOp(")") {
-					e, err := p.parseExpr()
-					if err != nil {
-						return nil, err
-					}
-					items = append(items, e)
-					if !p.acceptOp(",") {
-						if !p.acceptOp(")") {
-							return nil, p.errorf("expected ) after tuple")
-						}
-						break
-					}
-				}
-				return &tupleExpr{items}, nil
-			}
-			if !p.acceptOp(")") {
-				return nil, p.errorf("expected )")
-			}
-			return e, nil
-		case "[":
-			l := &listExpr{}
-			for !p.acceptOp("]") {
-				e, err := p.parseExpr()
-				if err != nil {
-					return nil, err
-				}
-				l.items = append(l.items, e)
-				if !p.acceptOp(",") {
-					if !p.acceptOp("]") {
-						return nil, p.errorf("expected ] after list")
-					}
-					break
-				}
-			}
-			return l, nil
-		case "{":
-			d := &dictExpr{}
-			for !p.acceptOp("}") {
-				k, err := p.parseExpr()
-				if err != nil {
-					return nil, err
-				}
-				if !p.acceptOp(":") {
-					return nil, p.errorf("expected : in dict literal")
-				}
-				v, err := p.parseExpr()
-				if err != nil {
-					return nil, err
-				}
-				d.keys = append(d.keys, k)
-				d.vals = append(d.vals, v)
-				if !p.acceptOp(",") {
-					if !p.acceptOp("}") {
-						return nil, p.errorf("expected } after dict")
-					}
-					break
-				}
-			}
-			return d, nil
 		}
-	}
-	return nil, p.errorf("unexpected %s", describe(t))
-}
-
-func (p *parser) parsePostfix(x expr) (expr, error) {
-	for {
-		switch {
-		case p.acceptOp("."):
-			t := p.next()
-			switch t.kind {
-			case tokName:
-				x = &attrExpr{x, t.s}
-			case tokInt:
-				x = &itemExpr{x, &literal{t.i}}
-			default:
-				return nil, p.errorf("expected an attribute name after .")
-			}
-		case p.acceptOp("["):
-			var parts [3]expr
-			n := 0
-			isSlice := false
-			for {
-				if t := p.peek(); !(t.kind == tokOp && (t.s == ":" || t.s == "]")) {
-					e, err := p.parseExpr()
-					if err != nil {
-						return nil, err
-					}
-					parts[n] = e
-				}
-				if p.acceptOp(":") {
-					isSlice = true
-					n++
-					if n > 2 {
-						return nil, p.errorf("too many : in slice")
-					}
-					continue
-				}
-				if !p.acceptOp("]") {
-					return nil, p.errorf("expected ]")
-				}
-				break
-			}
-			if isSlice {
-				x = &sliceExpr{x, parts[0], parts[1], parts[2]}
-			} else {
-				if parts[0] == nil {
-					return nil, p.errorf("empty subscript")
-				}
-				x = &itemExpr{x, parts[0]}
-			}
-		case p.acceptOp("("):
-			c := &callExpr{fn: x}
-			if err := p.parseArgs(&c.args, &c.kwargs); err != nil {
-				return nil, err
-			}
-			x = c
-		default:
-			return x, nil
-		}
-	}
-}
-
-// parseArgs parses call arguments after "(" up to and including ")".
-func (p *parser) parseArgs(args *[]expr, kwargs *[]kwarg) error {
-	for !p.acceptOp(")") {
-		if t := p.peek(); t.kind == tokName && p.toks[p.tp+1].kind == tokOp && p.toks[p.tp+1].s == "=" {
-			p.tp += 2
-			v, err := p.parseExpr()
-			if err != nil {
-				return err
-			}
-			*kwargs = append(*kwargs, kwarg{t.s, v})
-		} else {
-			if len(*kwargs) > 0 {
-				return p.errorf("positional argument follows keyword argument")
-			}
-			v, err := p.parseExpr()
-			if err != nil {
-				return err
-			}
-			*args = append(*args, v)
-		}
-		if !p.acceptOp(",") {
-			if !p.acceptOp(")") {
-				return p.errorf("expected , or ) in call")
-			}
-			return nil
-		}
-	}
-	return nil
-}
-
-func (p *parser) parseFilters(x expr) (expr, error) {
-	for {
-		switch {
-		case p.acceptOp("|"):
-			f, err := p.parseFilterCall(x)
-			if err != nil {
-				return nil, err
-			}
-			x = f
-		case p.acceptName("is"):
-			t := &testExpr{x: x}
-			t.negate = p.acceptName("not")
-			n := p.next()
-			if n.kind != tokName {
-				return nil, p.errorf("expected a test name after is")
-			}
-			t.name = n.s
-			if _, ok := tests[t.name]; !ok {
-				return nil, p.errorf("unknown test %q", t.name)
-			}
-			if p.acceptOp("(") {
-				var kw []kwarg
-				if err := p.parseArgs(&t.args, &kw); err != nil {
-					return nil, err
-				}
-			} else if nt := p.peek(); nt.kind == tokString || nt.kind == tokInt || nt.kind == tokFloat || (nt.kind == tokName && nt.s != "and" && nt.s != "or" && nt.s != "else" && nt.s != "if" && nt.s != "is" && nt.s != "not" && nt.s != "in") {
-				a, err := p.parsePrimary()
-				if err != nil {
-					return nil, err
-				}
-				if a, err = p.parsePostfix(a); err != nil {
-					return nil, err
-				}
-				t.args = []expr{a}
-			}
-			x = t
-		default:
-			return x, nil
-		}
-	}
-}
-
-func (p *parser) parseFilterCall(x expr) (*filterExpr, error) {
-	n := p.next()
-	if n.kind != tokName {
-		return nil, p.errorf("expected a filter name after |")
-	}
-	name := n.s
-	for p.acceptOp(".") { // dotted filter names are not used; reject clearly
-		return nil, p.errorf("unknown filter %q", name)
-	}
-	if _, ok := filters[name]; !ok {
-		return nil, p.errorf("unknown filter %q", name)
-	}
-	f := &filterExpr{x: x, name: name}
-	if p.acceptOp("(") {
-		if err := p.parseArgs(&f.args, &f.kwargs); err != nil {
+		t, err := p.parseAssignTarget()
+		if err != nil {
 			return nil, err
 		}
+		if err := p.expectOp("="); err != nil {
+			return nil, err
+		}
+		v, err := p.parseExpression(true)
+		if err != nil {
+			return nil, err
+		}
+		n.targets = append(n.targets, t)
+		n.values = append(n.values, v)
 	}
-	return f, nil
+	var err error
+	n.body, err = p.parseStatements(true, "endwith")
+	return n, err
+}
+
+func (p *parser) parsePrint() (node, error) {
+	n := &outputNode{line: p.next().line}
+	for p.cur().kind != tBlockEnd {
+		if len(n.exprs) > 0 {
+			if err := p.expectOp(","); err != nil {
+				return nil, err
+			}
+		}
+		e, err := p.parseExpression(true)
+		if err != nil {
+			return nil, err
+		}
+		n.exprs = append(n.exprs, e)
+	}
+	return n, nil
 }

@@ -3,145 +3,284 @@ package jinja
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
-	"strconv"
-	"strings"
 )
 
+// Template values mirror Python's: nil (None), bool, int64, float64,
+// string, []any (list), tuple, *Dict (dict), plus the template-only kinds
+// below. Callers' Go values are converted by normalize.
+
+// tuple is a Python tuple: a list that prints with parentheses.
+type tuple []any
+
+// markup is markupsafe's Markup, what the safe and escape filters return:
+// a string that escapes the plain strings it is combined with by + and %.
+// Everywhere else it acts as a plain string (see plain).
+type markup string
+
+// plain turns a markup string into a plain one.
+func plain(v any) any {
+	if m, ok := v.(markup); ok {
+		return string(m)
+	}
+	return v
+}
+
+func plainAll(vs []any) []any {
+	for i, v := range vs {
+		vs[i] = plain(v)
+	}
+	return vs
+}
+
 // Dict is an insertion-ordered mapping, as Python's dict is. Maps passed to
-// Render are converted to Dicts with their keys sorted, since Go maps have
-// no order.
+// Render become Dicts with sorted keys, since Go maps have no order; pass a
+// *Dict to keep an order of your own.
 type Dict struct {
-	keys []string
-	m    map[string]any
-	// namespace marks a namespace() object, the one mapping whose attributes
-	// templates may assign.
-	namespace bool
+	keys  []any
+	vals  []any
+	index map[hashKey]int
 }
 
 // NewDict returns an empty Dict.
-func NewDict() *Dict { return &Dict{m: map[string]any{}} }
+func NewDict() *Dict { return &Dict{index: map[hashKey]int{}} }
 
-// Set adds or replaces a key, keeping the first insertion's position.
-func (d *Dict) Set(k string, v any) {
-	if _, ok := d.m[k]; !ok {
-		d.keys = append(d.keys, k)
+// Set adds or replaces a key; a new key goes last, a replaced one keeps its
+// place. value is converted like a variable passed to Render; one that
+// cannot be (a struct, a channel) is stored as an undefined value.
+func (d *Dict) Set(key string, value any) {
+	v, err := normalize(value, 0)
+	if err != nil {
+		v = undefined{hint: err.Error()}
 	}
-	d.m[k] = v
+	_ = d.set(key, v)
 }
 
-// Get returns a key's value.
-func (d *Dict) Get(k string) (any, bool) { v, ok := d.m[k]; return v, ok }
+// Get returns the value of a key.
+func (d *Dict) Get(key string) (any, bool) { return d.get(key) }
 
-// Keys returns the keys in insertion order.
-func (d *Dict) Keys() []string { return d.keys }
+// Len returns the number of keys.
+func (d *Dict) Len() int { return len(d.keys) }
 
-// undefined is a missing variable, attribute or key. It renders as "" and is
-// false, like jinja2's default Undefined.
-type undefined struct{ name string }
+func (d *Dict) set(k, v any) error {
+	h, err := hashOf(k)
+	if err != nil {
+		return err
+	}
+	if i, ok := d.index[h]; ok {
+		d.vals[i] = v
+		return nil
+	}
+	d.index[h] = len(d.keys)
+	d.keys = append(d.keys, k)
+	d.vals = append(d.vals, v)
+	return nil
+}
 
-// macro is a template-defined callable.
+func (d *Dict) get(k any) (any, bool) {
+	h, err := hashOf(k)
+	if err != nil {
+		return nil, false
+	}
+	i, ok := d.index[h]
+	if !ok {
+		return nil, false
+	}
+	return d.vals[i], true
+}
+
+func (d *Dict) copy() *Dict {
+	c := NewDict()
+	for i, k := range d.keys {
+		_ = c.set(k, d.vals[i])
+	}
+	return c
+}
+
+// items returns the (key, value) pairs as tuples.
+func (d *Dict) items() []any {
+	out := make([]any, len(d.keys))
+	for i, k := range d.keys {
+		out[i] = tuple{k, d.vals[i]}
+	}
+	return out
+}
+
+// hashKey identifies a dict key the way Python's hash and == do: 1, 1.0 and
+// True are the same key.
+type hashKey struct {
+	kind byte
+	s    string
+	n    int64
+	f    float64
+}
+
+func hashOf(k any) (hashKey, error) {
+	switch x := k.(type) {
+	case nil:
+		return hashKey{kind: 'N'}, nil
+	case string:
+		return hashKey{kind: 's', s: x}, nil
+	case markup:
+		return hashKey{kind: 's', s: string(x)}, nil
+	case bool:
+		if x {
+			return hashKey{kind: 'i', n: 1}, nil
+		}
+		return hashKey{kind: 'i'}, nil
+	case int64:
+		return hashKey{kind: 'i', n: x}, nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<62 {
+			return hashKey{kind: 'i', n: int64(x)}, nil
+		}
+		return hashKey{kind: 'f', f: x}, nil
+	case undefined:
+		return hashKey{kind: 'U'}, nil // all Undefineds hash and compare equal
+	case *view:
+		if x.typ != "range" {
+			return hashKey{}, fmt.Errorf("unhashable type: '%s'", x.typ)
+		}
+		return hashKey{kind: 'r', s: x.text}, nil
+	case *iterator, *namespace, *macro, *builtin, *cycler, *loopContext:
+		return hashKey{kind: 'p', s: fmt.Sprintf("%p", x)}, nil
+	case tuple:
+		parts := ""
+		for _, e := range x {
+			h, err := hashOf(e)
+			if err != nil {
+				return hashKey{}, err
+			}
+			parts += fmt.Sprintf("%c%q%d%v|", h.kind, h.s, h.n, h.f)
+		}
+		return hashKey{kind: 't', s: parts}, nil
+	}
+	return hashKey{}, fmt.Errorf("unhashable type: '%s'", typeName(k))
+}
+
+// undefined is a missing variable, attribute or item, like jinja2's default
+// Undefined: it prints as "", is false, iterates as empty, and fails when
+// used any further (attribute, item, call, arithmetic).
+type undefined struct {
+	hint   string // why it is undefined, for the error of a later use
+	unsafe bool   // a sandbox-forbidden attribute rather than a missing one
+}
+
+func (u undefined) err() error {
+	if u.hint == "" {
+		return fmt.Errorf("value is undefined")
+	}
+	return fmt.Errorf("%s", u.hint)
+}
+
+// undefinedName is the Undefined of a missing variable.
+func undefinedName(name string) undefined {
+	return undefined{hint: fmt.Sprintf("'%s' is undefined", name)}
+}
+
+// undefinedAttr is the Undefined of a missing attribute or item.
+func undefinedAttr(obj, key any) undefined {
+	if s, ok := key.(string); ok {
+		return undefined{hint: fmt.Sprintf("'%s object' has no attribute '%s'", typeName(obj), s)}
+	}
+	return undefined{hint: fmt.Sprintf("'%s object' has no element %s", typeName(obj), repr(key))}
+}
+
+// namespace is the object namespace() returns, the one object whose
+// attributes templates may assign.
+type namespace struct{ attrs *Dict }
+
+// macro is a template-defined callable: a {% macro %} or the caller of a
+// {% call %} block. It closes over the scopes where it was defined.
 type macro struct {
 	def    *macroNode
-	caller *renderer
+	scopes []map[string]any
 }
 
-// builtin is a Go function exposed to templates.
-type builtin func(r *renderer, args []any, kwargs map[string]any) (any, error)
-
-// loopInfo is the `loop` variable of a for loop.
-type loopInfo struct {
-	index0, length int
-	items          []any
+// builtin is a Go function exposed to templates (globals and methods).
+type builtin struct {
+	name string
+	fn   func(r *renderer, args []any, kwargs *Dict) (any, error)
 }
 
-func (l *loopInfo) attr(name string) any {
-	switch name {
-	case "index":
-		return int64(l.index0 + 1)
-	case "index0":
-		return int64(l.index0)
-	case "revindex":
-		return int64(l.length - l.index0)
-	case "revindex0":
-		return int64(l.length - l.index0 - 1)
-	case "first":
-		return l.index0 == 0
-	case "last":
-		return l.index0 == l.length-1
-	case "length":
-		return int64(l.length)
-	case "previtem":
-		if l.index0 > 0 {
-			return l.items[l.index0-1]
-		}
-	case "nextitem":
-		if l.index0+1 < l.length {
-			return l.items[l.index0+1]
-		}
-	case "cycle":
-		return builtin(func(_ *renderer, args []any, _ map[string]any) (any, error) {
-			if len(args) == 0 {
-				return nil, fmt.Errorf("loop.cycle needs arguments")
-			}
-			return args[l.index0%len(args)], nil
-		})
+// view is a re-iterable sequence that is not a list: what dict.keys(),
+// .values() and .items() return (not subscriptable) and range()
+// (subscriptable). It prints as Python prints it and is not JSON.
+type view struct {
+	typ       string // Python type name: dict_keys, dict_values, dict_items, range
+	items     []any
+	text      string // repr
+	indexable bool
+	// start and step of a range, for slicing it.
+	start, step int64
+}
+
+// iterator is a one-shot iterator: what jinja2's map, select, unique and
+// similar filters return (generators) and reverse (a reverse iterator).
+// Iterating consumes it; it is always true, has no length, and is not JSON.
+type iterator struct {
+	typ   string
+	items []any
+	pos   int
+}
+
+func newGenerator(items []any) *iterator { return &iterator{typ: "generator", items: items} }
+
+// next returns the next item, consuming it.
+func (it *iterator) next() (any, bool) {
+	if it.pos >= len(it.items) {
+		return nil, false
 	}
-	return undefined{"loop." + name}
+	it.pos++
+	return it.items[it.pos-1], true
 }
 
-// normalize converts Go values from callers into template values: ints to
-// int64, float32 to float64, maps to Dicts, slices to []any.
-func normalize(v any) any {
+// cycler is the object cycler() returns.
+type cycler struct {
+	items []any
+	pos   int
+}
+
+// typeName names a value's Python type for messages.
+func typeName(v any) string {
 	switch x := v.(type) {
-	case nil, bool, int64, float64, string, *Dict, []any:
-		if l, ok := x.([]any); ok {
-			out := make([]any, len(l))
-			for i, e := range l {
-				out[i] = normalize(e)
-			}
-			return out
-		}
-		return x
-	case int:
-		return int64(x)
-	case int32:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case float32:
-		return float64(x)
-	case []string:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = e
-		}
-		return out
-	case []map[string]any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = normalize(e)
-		}
-		return out
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		d := NewDict()
-		for _, k := range keys {
-			d.Set(k, normalize(x[k]))
-		}
-		return d
-	case map[string]string:
-		m := make(map[string]any, len(x))
-		for k, s := range x {
-			m[k] = s
-		}
-		return normalize(m)
+	case nil:
+		return "NoneType"
+	case undefined:
+		return "Undefined"
+	case bool:
+		return "bool"
+	case int64:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case markup:
+		return "Markup"
+	case []any:
+		return "list"
+	case tuple:
+		return "tuple"
+	case *Dict:
+		return "dict"
+	case *namespace:
+		return "Namespace"
+	case *macro:
+		return "Macro"
+	case *builtin:
+		return "builtin_function_or_method"
+	case *loopContext:
+		return "LoopContext"
+	case *view:
+		return x.typ
+	case *iterator:
+		return x.typ
+	case *cycler:
+		return "Cycler"
 	}
-	return v
+	return fmt.Sprintf("%T", v)
 }
 
 // truthy is Python's bool().
@@ -157,136 +296,126 @@ func truthy(v any) bool {
 		return x != 0
 	case string:
 		return x != ""
+	case markup:
+		return x != ""
 	case []any:
+		return len(x) > 0
+	case tuple:
 		return len(x) > 0
 	case *Dict:
 		return len(x.keys) > 0
+	case *view:
+		return len(x.items) > 0
 	}
 	return true
 }
 
-// str is Python's str() of a value, as {{ }} prints it.
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case undefined:
-		return ""
-	}
-	return repr(v)
-}
+// maxDepth bounds the nesting of values converted from Go.
+const maxDepth = 1000
 
-// repr is Python's repr().
-func repr(v any) string {
+// normalize converts a Go value from a caller into a template value.
+func normalize(v any, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("variables nest deeper than %d levels", maxDepth)
+	}
 	switch x := v.(type) {
-	case nil:
-		return "None"
-	case undefined:
-		return ""
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return formatFloat(x)
-	case string:
-		return pyQuote(x)
+	case nil, bool, int64, float64, string, *Dict:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case uint8:
+		return int64(x), nil
+	case uint16:
+		return int64(x), nil
+	case uint32:
+		return int64(x), nil
+	case float32:
+		return float64(x), nil
 	case []any:
-		parts := make([]string, len(x))
+		out := make([]any, len(x))
 		for i, e := range x {
-			parts[i] = repr(e)
+			n, err := normalize(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case *Dict:
-		if x.namespace {
-			return "<Namespace>"
+		return out, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
 		}
-		parts := make([]string, len(x.keys))
-		for i, k := range x.keys {
-			parts[i] = pyQuote(k) + ": " + repr(x.m[k])
+		sort.Strings(keys)
+		d := NewDict()
+		for _, k := range keys {
+			n, err := normalize(x[k], depth+1)
+			if err != nil {
+				return nil, err
+			}
+			_ = d.set(k, n)
 		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case *loopInfo:
-		return "<LoopContext>"
-	case *macro, builtin:
-		return "<function>"
+		return d, nil
 	}
-	return fmt.Sprint(v)
+	return normalizeReflect(v, depth)
 }
 
-// formatFloat prints a float as Python's repr does.
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		return strconv.FormatFloat(f, 'e', -1, 64) // Python: 1e-05, 1e+16
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyQuote quotes a string as Python's repr does.
-func pyQuote(s string) string {
-	q := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(q):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
+// normalizeReflect converts other slices, arrays, string-keyed maps, uints
+// and pointers to them.
+func normalizeReflect(v any, depth int) (any, error) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Uint, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			return nil, fmt.Errorf("integer %d is too large", u)
 		}
+		return int64(u), nil
+	case reflect.Int, reflect.Int64:
+		return rv.Int(), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), nil
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return nil, nil
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			n, err := normalize(rv.Index(i).Interface(), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("map keys must be strings, not %s", rv.Type().Key())
+		}
+		if rv.IsNil() {
+			return nil, nil
+		}
+		m := make(map[string]any, rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			m[it.Key().String()] = it.Value().Interface()
+		}
+		return normalize(m, depth)
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return normalize(rv.Elem().Interface(), depth+1)
 	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-// typeName names a value's Python type for error messages.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case undefined:
-		return "Undefined"
-	case bool:
-		return "bool"
-	case int64:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
-	case []any:
-		return "list"
-	case *Dict:
-		return "dict"
-	}
-	return fmt.Sprintf("%T", v)
+	return nil, fmt.Errorf("unsupported value of type %T", v)
 }

