@@ -11,7 +11,10 @@ import realm
 CAPITAL = "The capital of France is"
 # SmolLM2's built-in default system prompt makes it answer "L'Étoile, ..."
 # (llama.cpp does the same, see engine/testdata/goldens); a plain one gives Paris.
-HELLO = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "What is the capital of France?"}]
+HELLO = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
 
 
 def test_agenerate_matches_generate(smol: realm.Realm) -> None:

@@ -78,7 +78,17 @@ def test_chat_once(smollm2_path: str) -> None:
 
 def test_chat_repl(smollm2_path: str) -> None:
     p = run(
-        ["chat", "-m", smollm2_path, "-n", "32", "--temperature", "0", "--system", "You are a helpful assistant."],
+        [
+            "chat",
+            "-m",
+            smollm2_path,
+            "-n",
+            "32",
+            "--temperature",
+            "0",
+            "--system",
+            "You are a helpful assistant.",
+        ],
         stdin="What is the capital of France?\n/reset\n\n/exit\n",
     )
     assert p.returncode == 0, p.stderr
@@ -96,10 +106,24 @@ def test_info(smollm2_path: str) -> None:
 
 
 def test_bench(smollm2_path: str) -> None:
-    p = run(["bench", "-m", smollm2_path, "-n", "8", "--runs", "1", "--json"])
+    p = run(
+        [
+            "bench",
+            "-m",
+            smollm2_path,
+            "-n",
+            "8",
+            "--runs",
+            "2",
+            "--json",
+            "--prompt",
+            "The history of computing",
+        ]
+    )
     assert p.returncode == 0, p.stderr
     result = json.loads(p.stdout)
-    assert result["tokens_per_second"] > 0 and result["prompt_tokens"] > 50
+    assert result["prompt_tokens"] == 4 and result["completion_tokens"] == 8
+    assert result["tokens_per_second"] > 0 and result["prompt_tokens_per_second"] > 0
 
 
 def test_default_model_is_smollm2(smollm2_path: str) -> None:

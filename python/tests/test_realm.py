@@ -8,11 +8,15 @@ from typing import List
 import pytest
 
 import realm
+from conftest import REPO
 
 CAPITAL = "The capital of France is"
 # SmolLM2's built-in default system prompt makes it answer "L'Étoile, ..."
 # (llama.cpp does the same, see engine/testdata/goldens); a plain one gives Paris.
-HELLO = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "What is the capital of France?"}]
+HELLO = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
 
 
 def test_load_model_returns_info(smol: realm.Realm, smollm2_path: str) -> None:
@@ -142,6 +146,18 @@ def test_chat_openai_shape(smol: realm.Realm) -> None:
     assert c.to_dict() == o
     assert c["choices"][0]["message"]["content"] == c.text
     json.dumps(o)
+
+
+def test_chat_matches_llama_cpp(smol: realm.Realm) -> None:
+    golden_path = REPO / "engine" / "testdata" / "goldens" / "smollm2-135m-instruct-q4_1.json"
+    if not golden_path.exists():
+        pytest.skip("not a source checkout (llama.cpp goldens absent)")
+    golden = json.loads(golden_path.read_text(encoding="utf-8"))["chat"]
+    assert smol.apply_chat_template(golden["messages"]) == golden["prompt"]
+    assert smol.tokenize(golden["prompt"], parse_special=True) == golden["ids"]
+    c = smol.chat(golden["messages"], max_tokens=12, temperature=0)
+    assert c.usage.prompt_tokens == len(golden["ids"])
+    assert c.tokens == golden["generated"][:12]
 
 
 def test_chat_equals_generate_on_template(smol: realm.Realm) -> None:

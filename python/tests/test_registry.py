@@ -29,7 +29,10 @@ def test_registry_end_to_end(smollm2_path: str, tiny_bytes: bytes) -> None:
         assert "".join(ch.text for ch in chunks) == c.text
         chat = reg.chat(
             "smol",
-            [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "What is the capital of France?"}],
+            [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "What is the capital of France?"},
+            ],
             max_tokens=24,
             temperature=0,
         )

@@ -20,7 +20,10 @@ from realm.server import make_server
 
 # SmolLM2's built-in default system prompt makes it answer "L'Étoile, ..."
 # (llama.cpp does the same, see engine/testdata/goldens); a plain one gives Paris.
-QUESTION = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "What is the capital of France?"}]
+QUESTION = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
 
 
 @pytest.fixture(scope="module")
