@@ -119,6 +119,11 @@ func (f *File) Close() error {
 // Size is the file's length in bytes.
 func (f *File) Size() int64 { return int64(len(f.data)) }
 
+// Mapped reports whether the file's bytes are a shared read-only mapping of
+// the file (Open), whose pages the kernel may drop and read again, rather
+// than memory the caller owns (FromBytes).
+func (f *File) Mapped() bool { return f.unmap != nil }
+
 // Get returns the value of a metadata key.
 func (f *File) Get(key string) (Value, bool) {
 	i, ok := f.kv[key]

@@ -1,6 +1,10 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/realm-ai/realm/engine/tensor"
+)
 
 // attend computes causal multi-head attention with grouped KV heads for
 // the rows new tokens of one sequence, at positions start, ..., start+rows-1.
@@ -17,9 +21,9 @@ import "math"
 //   - KQ = K·q by ggml_mul_mat, which converts q to f16 and accumulates
 //     each dot product in SIMD lanes: for a batch of two or more tokens
 //     llamafile's tinyBLAS uses 16 lanes, lane i taking dimensions i, i+16,
-//     ... (dot16); for a single token (decoding) ggml_vec_dot_f16 uses 64,
-//     lane i taking i, i+64, ..., and folds them to 16 (dot64); then the
-//     16 lanes are added (reduce16);
+//     ...; for a single token (decoding) ggml_vec_dot_f16 uses 64, lane i
+//     taking i, i+64, ..., and folds them to 16; then the 16 lanes are
+//     added (tensor.AttnScores);
 //   - softmax(KQ * scale) by ggml_soft_max: exponentials by
 //     ggml's vector expV, summed 16 positions at a time in float32
 //     (reduce16) and across those groups in float64, then scaled by
@@ -47,7 +51,7 @@ func attend(w *Workspace, c Config, cache *KVCache, l, start, rows int, q, out [
 		nLanes = 64 // ggml_vec_dot_f16 (tinyBLAS needs two rows and whole vectors)
 	}
 
-	w.parallel(rows*c.Heads, padded+hd+nLanes*hd, func(lo, hi int, scratch []float32) {
+	heads := func(lo, hi int, scratch []float32) {
 		s := scratch[:padded]                             // scores, then weights
 		qh := scratch[padded : padded+hd]                 // the query head in f16 precision
 		lanes := scratch[padded+hd : padded+hd+nLanes*hd] // (nLanes, head_dim) partial outputs
@@ -62,26 +66,11 @@ func attend(w *Workspace, c Config, cache *KVCache, l, start, rows int, q, out [
 
 			copy(qh, q[r*qDim+h*hd:r*qDim+(h+1)*hd])
 			roundF16(qh)
-			for t := first; t < n; t++ {
-				k := kf[t*kvDim+kvOff : t*kvDim+kvOff+hd]
-				if nLanes == 64 {
-					s[t] = dot64(qh, k) * scale
-				} else {
-					s[t] = dot16(qh, k) * scale
-				}
-			}
-			softmax16(s, first, n)
-			roundF16(s[first:n])
+			tensor.AttnScores(qh, kf[first*kvDim+kvOff:], kvDim, nLanes, scale, s[first:n])
+			softmaxF16(s, first, n)
 
 			clear(lanes)
-			for t := first; t < n; t++ {
-				lane := lanes[(t%nLanes)*hd : (t%nLanes+1)*hd]
-				p := s[t]
-				v := vf[t*kvDim+kvOff : t*kvDim+kvOff+hd]
-				for d := range lane {
-					lane[d] += p * v[d]
-				}
-			}
+			tensor.AttnAccumulate(s, vf[kvOff:], kvDim, first, n, nLanes, lanes)
 			o := out[r*qDim+h*hd : r*qDim+(h+1)*hd]
 			var x [16]float32
 			for d := range o {
@@ -95,54 +84,34 @@ func attend(w *Workspace, c Config, cache *KVCache, l, start, rows int, q, out [
 				o[d] = reduce16(&x)
 			}
 		}
-	})
+	}
+	need := padded + hd + nLanes*hd
+	if rows*total*hd < minParallelAttention {
+		// Decoding a short context: less work than the pool's hand-off.
+		heads(0, rows*c.Heads, grow(&w.scores, need))
+		return
+	}
+	w.parallel(rows*c.Heads, need, heads)
 }
 
-// dot16 returns the dot product of a and b (len(a) a multiple of 16)
-// accumulated in 16 lanes, lane i holding elements i, i+16, ..., then
-// reduced with reduce16. Its products must be exact (f16 operands).
-func dot16(a, b []float32) float32 {
-	b = b[:len(a)]
-	var acc [16]float32
-	for l := 0; l+16 <= len(a); l += 16 {
-		x, y := a[l:l+16], b[l:l+16]
-		for i := range acc {
-			acc[i] += x[i] * y[i]
-		}
-	}
-	return reduce16(&acc)
-}
-
-// dot64 returns the dot product of a and b like ggml_vec_dot_f16 with
-// AVX-512: four vectors of 16 lanes take elements 64k+16j+i, are folded to
-// one (fold64) and reduced with reduce16; elements past the last whole 64
-// are added one by one in float64. Its products must be exact (f16
-// operands).
-func dot64(a, b []float32) float32 {
-	b = b[:len(a)]
-	whole := len(a) &^ 63
-	var acc [64]float32
-	for l := 0; l < whole; l += 64 {
-		x, y := a[l:l+64], b[l:l+64]
-		for i := range acc {
-			acc[i] += x[i] * y[i]
-		}
-	}
-	var lanes [16]float32
-	for i := range lanes {
-		lanes[i] = fold64(acc[i], acc[16+i], acc[32+i], acc[48+i])
-	}
-	sum := float64(reduce16(&lanes))
-	for i := whole; i < len(a); i++ {
-		sum += float64(a[i] * b[i])
-	}
-	return float32(sum)
-}
+// minParallelAttention is the attention work (rows x positions x head
+// size) below which attend runs its heads on the calling thread.
+const minParallelAttention = 1 << 16
 
 // fold64 adds lane i of ggml's four accumulators as GGML_F32x16_REDUCE
 // does: (s0 + s2) + (s1 + s3).
 func fold64(s0, s1, s2, s3 float32) float32 {
 	return (s0 + s2) + (s1 + s3)
+}
+
+// softmaxF16 is softmax16 followed by roundF16 of s[first:n], in tensor's
+// assembly where it has it (bit-identical).
+func softmaxF16(s []float32, first, n int) {
+	if tensor.SoftmaxF16(s, first, n) {
+		return
+	}
+	softmax16(s, first, n)
+	roundF16(s[first:n])
 }
 
 // softmax16 replaces s[first:n] with its softmax like ggml_soft_max on a

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 
 	"github.com/realm-ai/realm/engine/tensor"
 )
@@ -41,6 +42,10 @@ func matMul(p *tensor.Pool, m *tensor.Matrix, x []float32, n int, out []float32)
 		return
 	}
 	cols, rows := m.Cols, m.Rows
+	if tensor.KTiledAvailable(m.Type) {
+		tiledMatMul(p, m, x, n, out)
+		return
+	}
 	acts := make([]q8K, n)
 	for b := range acts {
 		acts[b] = quantizeQ8K(x[b*cols : (b+1)*cols])
@@ -79,6 +84,29 @@ func matMul(p *tensor.Pool, m *tensor.Matrix, x []float32, n int, out []float32)
 	p.Run(rows, work)
 }
 
+// tiledMatMul is matMul's tiled path in tensor's assembly (bit-identical
+// to dotQ4KTiled / dotQ6KTiled).
+func tiledMatMul(p *tensor.Pool, m *tensor.Matrix, x []float32, n int, out []float32) {
+	cols, rows := m.Cols, m.Rows
+	a := q8KBatches.Get().(*tensor.Q8KBatch)
+	defer q8KBatches.Put(a)
+	a.Reset(n, cols)
+	nb := cols / 256
+	for b := range n {
+		quantizeQ8KInto(x[b*cols:(b+1)*cols], a.D[b*nb:(b+1)*nb], a.Qs[b*cols:(b+1)*cols], a.Bsums[b*cols/16:(b+1)*cols/16])
+	}
+	rowBytes := len(m.Data) / rows
+	work := func(lo, hi int) { tensor.MulKTiled(m.Type, m.Data, rowBytes, lo, hi, a, out, rows) }
+	if p == nil || rows*cols*n < 1<<15 {
+		work(0, rows)
+		return
+	}
+	p.Run(rows, work)
+}
+
+// q8KBatches keeps quantized activation buffers between tiledMatMul calls.
+var q8KBatches = sync.Pool{New: func() any { return new(tensor.Q8KBatch) }}
+
 // tiledMinBatch is the smallest batch ggml multiplies K-quants with its
 // tiled kernels (ggml_tiled_min_batch).
 const tiledMinBatch = 8
@@ -97,6 +125,15 @@ type q8K struct {
 func quantizeQ8K(x []float32) q8K {
 	nb := len(x) / 256
 	r := q8K{d: make([]float32, nb), qs: make([]int8, nb*256), bsums: make([]int16, nb*16)}
+	quantizeQ8KInto(x, r.d, r.qs, r.bsums)
+	return r
+}
+
+// quantizeQ8KInto is quantizeQ8K into given buffers (len(x)/256 scales,
+// len(x) quants, len(x)/16 sums), which it overwrites.
+func quantizeQ8KInto(x []float32, d []float32, qs []int8, bsums []int16) {
+	r := q8K{d: d, qs: qs, bsums: bsums}
+	nb := len(x) / 256
 	for i := 0; i < nb; i++ {
 		xb := x[i*256 : (i+1)*256]
 		var mx, amax float32
@@ -105,8 +142,11 @@ func quantizeQ8K(x []float32) q8K {
 				amax, mx = a, v
 			}
 		}
-		if amax == 0 {
-			continue // d, quants and sums stay 0
+		if amax == 0 { // d, quants and sums 0
+			r.d[i] = 0
+			clear(r.qs[i*256 : (i+1)*256])
+			clear(r.bsums[i*16 : (i+1)*16])
+			continue
 		}
 		iscale := -127 / mx
 		qs := r.qs[i*256 : (i+1)*256]
@@ -122,7 +162,6 @@ func quantizeQ8K(x []float32) q8K {
 		}
 		r.d[i] = 1 / iscale
 	}
-	return r
 }
 
 // nearestInt rounds like ggml's nearest_int: through float32 addition of

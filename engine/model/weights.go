@@ -63,16 +63,27 @@ func (w *weights) has(name string) bool {
 }
 
 // matrix returns the named weight matrix, rows x cols, as a view of the
-// file's bytes (no copy).
+// file's bytes (no copy; the 32-element block types also get a packed copy,
+// see tensor.NewMatrix, and the mapped pages it duplicates are released).
 func (w *weights) matrix(name string, rows, cols int) *tensor.Matrix {
 	t := w.lookup(name, cols, rows)
 	if t == nil {
 		return nil
 	}
-	m, err := tensor.NewMatrix(t.Type, rows, cols, w.f.TensorData(t))
+	var drop func([]byte)
+	if w.f.Mapped() {
+		// The packed copy replaces these file pages for Mul: let them go
+		// as packing goes, so that the process does not hold the weights
+		// twice, not even one large matrix while it is packed.
+		drop = releaseFilePages
+	}
+	m, err := tensor.NewMatrixDropping(t.Type, rows, cols, w.f.TensorData(t), drop)
 	if err != nil {
 		w.err = fmt.Errorf("%w: %s: tensor %q: %v", errs.ErrInvalidModel, w.f.Path, name, err)
 		return nil
+	}
+	if drop != nil {
+		drop(m.PackedData()) // the pages across the parts' boundaries
 	}
 	return m
 }

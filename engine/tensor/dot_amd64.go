@@ -162,3 +162,84 @@ var asmKernelSets = func() []kernelSet {
 	}})
 	return sets
 }()
+
+// Attention kernels (see attention.go). attnScoresAVX2: hd a multiple of 16
+// (lanes 16) or 64 (lanes 64), n >= 1. attnAccumAVX2: hd a multiple of 8,
+// lanes a power of two, first < n.
+
+//go:noescape
+func attnScoresAVX2(q, k *float32, stride, n, hd, lanes int, scale float32, out *float32)
+
+//go:noescape
+func attnAccumAVX2(s, v *float32, stride, first, n, hd, lanes int, out *float32)
+
+var hasAttnAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// attnScores runs the assembly kernel when the CPU and the head size allow.
+func attnScores(q, k []float32, stride, lanes int, scale float32, out []float32) {
+	hd := len(q)
+	if !hasAttnAsm || hd == 0 || hd%lanes != 0 {
+		attnScoresGo(q, k, stride, lanes, scale, out)
+		return
+	}
+	attnScoresAVX2(&q[0], &k[0], stride, len(out), hd, lanes, scale, &out[0])
+}
+
+// attnAccumulate runs the assembly kernel when the CPU and the head size
+// allow.
+func attnAccumulate(s, v []float32, stride, first, n, lanes int, out []float32) {
+	hd := len(out) / lanes
+	if !hasAttnAsm || hd == 0 || hd%8 != 0 {
+		attnAccumulateGo(s, v, stride, first, n, lanes, out)
+		return
+	}
+	attnAccumAVX2(&s[0], &v[0], stride, first, n, hd, lanes, &out[0])
+}
+
+// Tiled K-quant kernels (see MulKTiled): one row against vecs vectors.
+
+//go:noescape
+func q4KTiledAVX2(w *byte, blocks int, qs *int8, d *float32, bsums *int16, vecs int, out *float32, ostride int)
+
+//go:noescape
+func q6KTiledAVX2(w *byte, blocks int, qs *int8, d *float32, bsums *int16, vecs int, out *float32, ostride int)
+
+// kTiledKernels holds the tiled K-quant kernels this CPU can run.
+var kTiledKernels = func() map[Type]kTiledAsm {
+	x := cpu.X86
+	if !x.HasAVX2 || !x.HasFMA || !x.HasF16C {
+		return nil
+	}
+	return map[Type]kTiledAsm{Q4_K: q4KTiledAVX2, Q6_K: q6KTiledAVX2}
+}()
+
+// AVX-512 kernels of ggml_soft_max (with the f16 rounding of attention
+// weights) and ggml_vec_swiglu_f32 (see attention.go).
+
+//go:noescape
+func softmaxF16AVX512(s *float32, first, n int)
+
+//go:noescape
+func swigluAVX512(gate, up *float32, n int)
+
+var hasAVX512Math = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasF16C
+
+// softmaxF16 runs the AVX-512 softmax kernel; false without one.
+func softmaxF16(s []float32, first, n int) bool {
+	if !hasAVX512Math {
+		return false
+	}
+	softmaxF16AVX512(&s[0], first, n)
+	return true
+}
+
+// swiglu16 runs the AVX-512 SwiGLU kernel on the whole 16s of gate and
+// returns how many elements it did (0 without the kernel).
+func swiglu16(gate, up []float32) int {
+	n := len(gate) &^ 15
+	if !hasAVX512Math || n == 0 {
+		return 0
+	}
+	swigluAVX512(&gate[0], &up[0], n)
+	return n
+}

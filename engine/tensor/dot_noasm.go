@@ -8,3 +8,18 @@ var asmKernelSets []kernelSet
 
 // quantizeQ8 is the Q8_0/Q8_1 activation quantizer: the portable one.
 var quantizeQ8 = quantizeActQ8
+
+// attnScores and attnAccumulate are the portable attention kernels.
+var (
+	attnScores     = attnScoresGo
+	attnAccumulate = attnAccumulateGo
+)
+
+// kTiledKernels is empty without assembly (see KTiledAvailable).
+var kTiledKernels map[Type]kTiledAsm
+
+// softmaxF16 has no portable version here (see SoftmaxF16).
+func softmaxF16(s []float32, first, n int) bool { return false }
+
+// swiglu16 has no portable version here (see SwiGLU16).
+func swiglu16(gate, up []float32) int { return 0 }

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -22,4 +23,21 @@ func adviseHugePages(b []byte) {
 		return
 	}
 	_ = syscall.Madvise(b[start-p:end-p], syscall.MADV_HUGEPAGE)
+}
+
+// osAlloc returns n zero bytes mapped outside the Go heap (anonymous
+// private memory), advised to use huge pages and unmapped once the
+// returned packedMem is unreachable. If the mapping fails it falls back to
+// the heap.
+func osAlloc(n int) *packedMem {
+	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		b = make([]byte, n)
+		adviseHugePages(b)
+		return &packedMem{b: b}
+	}
+	adviseHugePages(b)
+	own := &packedMem{b: b}
+	runtime.AddCleanup(own, func(b []byte) { _ = syscall.Munmap(b) }, b)
+	return own
 }

@@ -22,6 +22,8 @@ type Matrix struct {
 	// kernels (pack.go), when this CPU has packed kernels for Type; nil
 	// otherwise. Built by NewMatrix; it costs as much memory as those rows.
 	packed []byte
+	// packedMem owns packed's memory (pack.go): kept with the matrix.
+	packedMem *packedMem
 }
 
 // NewMatrix wraps data as a rows x cols matrix of type t. It fails with
@@ -29,6 +31,17 @@ type Matrix struct {
 // errs.ErrInvalidModel if the shape is empty, cols is not a whole number of
 // t's blocks, or data is not exactly rows*t.RowSize(cols) bytes.
 func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
+	return NewMatrixDropping(t, rows, cols, data, nil)
+}
+
+// NewMatrixDropping is NewMatrix for data that is a file mapping: while
+// the packed copy is built, drop (if not nil) is called, possibly from
+// several goroutines at once, with consecutive parts of data that the copy
+// has replaced, so that the caller can let the kernel drop their pages
+// before the whole matrix is packed and the process never holds both
+// versions of a large matrix. drop must not change the bytes seen through
+// data. PackedData is the whole of those parts.
+func NewMatrixDropping(t Type, rows, cols int, data []byte, drop func([]byte)) (*Matrix, error) {
 	if !t.Supported() {
 		return nil, fmt.Errorf("%w: matrix of type %s", errs.ErrUnsupportedModel, t)
 	}
@@ -48,9 +61,20 @@ func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
 	}
 	m := &Matrix{Type: t, Rows: rows, Cols: cols, Data: data}
 	if packedKernels[t] != nil && rows >= packRows {
-		m.packed = packMatrix(t, data, rows, cols)
+		m.packed, m.packedMem = packMatrix(t, data, rows, cols, drop)
 	}
 	return m, nil
+}
+
+// PackedData returns the part of Data that the packed copy duplicates (the
+// rows of whole packed groups), or nil without a packed copy. Mul never
+// reads it; Row does. A caller whose Data is a file mapping may let the
+// kernel drop those pages (they are read back from the file on access).
+func (m *Matrix) PackedData() []byte {
+	if m.packed == nil {
+		return nil
+	}
+	return m.Data[:m.Rows/packRows*packRows*m.rowSize()]
 }
 
 // rowSize is the number of bytes of one row.
@@ -74,7 +98,7 @@ func (m *Matrix) Row(i int, dst []float32) {
 
 // minParallelWork is the number of multiply-adds below which Mul runs on
 // the caller alone: waking workers costs more than the work.
-const minParallelWork = 1 << 15
+const minParallelWork = 1 << 21
 
 // actPool recycles activation scratch buffers between Mul calls.
 var actPool = sync.Pool{New: func() any { return new(activations) }}

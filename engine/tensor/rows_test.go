@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -99,7 +100,9 @@ func TestPackedKernelsMatchPortable(t *testing.T) {
 					setCorr(quantOffset(typ), a)
 					out := make([]float32, rows+1)
 					out[rows] = 42
-					kernel(packMatrix(typ, data, rows, cols), rows/packRows, a, out[:rows])
+					p, own := packMatrix(typ, data, rows, cols, nil)
+					kernel(p, rows/packRows, a, out[:rows])
+					runtime.KeepAlive(own)
 					require.Equal(t, float32(42), out[rows], "%s: wrote past its rows", name)
 					dot := dotKernel(typ)
 					rs := blocks * typ.BlockSize()
@@ -120,7 +123,8 @@ func TestPackMatrix(t *testing.T) {
 		const rows, blocks = 19, 3 // 2 groups; 3 rows are left unpacked
 		bs := typ.BlockSize()
 		data := randomMatrixData(rng, typ, rows, blocks*QK)
-		p := packMatrix(typ, data, rows, blocks*QK)
+		p, own := packMatrix(typ, data, rows, blocks*QK, nil)
+		defer runtime.KeepAlive(own)
 		require.Len(t, p, 2*blocks*packRows*bs, "%s", typ)
 		for g := range 2 {
 			for b := range blocks {
@@ -214,7 +218,8 @@ func TestPackedKernelsPanicOnShortInput(t *testing.T) {
 	for _, set := range asmKernelSets {
 		for typ, kernel := range set.packed {
 			data := randomMatrixData(rng, typ, 8, 2*QK)
-			p := packMatrix(typ, data, 8, 2*QK)
+			p, own := packMatrix(typ, data, 8, 2*QK, nil)
+			defer runtime.KeepAlive(own)
 			a := randomAct(rng, typ.VecDotType(), 2*QK)
 			setCorr(quantOffset(typ), a)
 			require.Panics(t, func() { kernel(p[:len(p)-1], 1, a, make([]float32, 8)) }, "%s/%s", set.name, typ)
@@ -562,8 +567,11 @@ func TestMulSerialDoesNotAllocate(t *testing.T) {
 
 func TestAllocPacked(t *testing.T) {
 	seen := map[*byte]bool{}
+	var owners []*packedMem
+	defer runtime.KeepAlive(&owners)
 	for _, n := range []int{1, 63, 64, 1000, packChunk / 8, packChunk/4 + 1} {
-		b := allocPacked(n)
+		b, own := allocPacked(n)
+		owners = append(owners, own)
 		require.Len(t, b, n)
 		require.Equal(t, n, cap(b), "a copy must not reach into the next one")
 		require.Zero(t, uintptr(unsafe.Pointer(&b[0]))%packAlign, "aligned to a cache line")

@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"strings"
 )
@@ -393,6 +394,34 @@ func kKernel(a *asm, kt kType) {
 // 2i, plus the same for 2i+1) go into X10 by fused multiply-adds with
 // -dmin_x*d_y (q4k), or their sum times that into the scalar X10 (Q5_K).
 func kMins(a *asm, q4k bool) {
+	kScalesMins(a)
+	// X5 = d_x*d_y, X6 = dmin_x*d_y
+	a.l("VMOVD (R13), X3")
+	a.l("VCVTPH2PS X3, X3")
+	a.l("VMULSS (R10), X3, X5")
+	a.l("VMOVSHDUP X3, X6")
+	a.l("VMULSS (R10), X6, X6")
+	if q4k {
+		a.l("VCVTDQ2PS X2, X2")
+		a.l("VBROADCASTSS X6, X6")
+		a.l("VFNMADD231PS X6, X2, X10")
+		return
+	}
+	a.l("VPSHUFD $0x4e, X2, X3")
+	a.l("VPADDD X3, X2, X2")
+	a.l("VPSHUFD $0xb1, X2, X3")
+	a.l("VPADDD X3, X2, X2")
+	a.l("VCVTDQ2PS X2, X2")
+	a.l("VMULSS X2, X6, X6")
+	a.l("VSUBSS X6, X10, X10")
+}
+
+// kScalesMins unpacks the scales and mins of a Q4_K/Q5_K super-block
+// at R13 (ggml's get_scale_min_k4 on all eight at once): the scales as
+// int16 in both halves of Y13, and in X2 the four integer min lanes (lane
+// i: min 2i times the activation sum of sub-block 2i, from the 16-sums at
+// R11, plus the same for 2i+1). Clobbers X0..X4.
+func kScalesMins(a *asm) {
 	// X0 = [u0, u1, u2, -] (bytes 0..11 of the packed scales)
 	a.l("VMOVDQU 4(R13), X0")
 	// [u0&3f, u2&0f, u1&3f, (u2>>4)&0f] | [0, (u0>>6&3)<<4, 0, (u1>>6&3)<<4]
@@ -414,25 +443,6 @@ func kMins(a *asm, q4k bool) {
 	// X2 = the 4 integer min lanes
 	a.l("VEXTRACTI128 $1, Y1, X4")
 	a.l("VPMADDWD X2, X4, X2")
-	// X5 = d_x*d_y, X6 = dmin_x*d_y
-	a.l("VMOVD (R13), X3")
-	a.l("VCVTPH2PS X3, X3")
-	a.l("VMULSS (R10), X3, X5")
-	a.l("VMOVSHDUP X3, X6")
-	a.l("VMULSS (R10), X6, X6")
-	if q4k {
-		a.l("VCVTDQ2PS X2, X2")
-		a.l("VBROADCASTSS X6, X6")
-		a.l("VFNMADD231PS X6, X2, X10")
-		return
-	}
-	a.l("VPSHUFD $0x4e, X2, X3")
-	a.l("VPADDD X3, X2, X2")
-	a.l("VPSHUFD $0xb1, X2, X3")
-	a.l("VPADDD X3, X2, X2")
-	a.l("VCVTDQ2PS X2, X2")
-	a.l("VMULSS X2, X6, X6")
-	a.l("VSUBSS X6, X10, X10")
 }
 
 // q6kBody adds a Q6_K super-block's integer lanes into Y12: unsigned
@@ -680,7 +690,457 @@ func main() {
 	for _, kt := range kTypes {
 		kKernel(a, kt)
 	}
+	for _, kt := range kTypes {
+		if kt.name != "Q5_K" {
+			kTiled(a, kt)
+		}
+	}
+	attnScores(a)
+	attnAccum(a)
+	softmaxConstants(a)
+	softmaxF16(a)
+	swiglu(a)
 	if err := os.WriteFile(*out, a.b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// attnScores writes the attention score kernel: out[t] = (q·k_t) * scale
+// for n keys k_t = k + t*stride floats, each dot product accumulated as
+// ggml does for f16 operands (exact products, so the fused multiply-add is
+// a plain multiply and add): with 16 lanes, lane i taking elements i,
+// i+16, ... (llamafile's tinyBLAS, prompts), or with 64 lanes folded to 16
+// as (s0+s2)+(s1+s3) (ggml_vec_dot_f16 with AVX-512, decoding); then the
+// 16 lanes are summed as _mm512_reduce_add_ps. hd is a multiple of 16
+// (lanes 16) or 64 (lanes 64); n >= 1.
+func attnScores(a *asm) {
+	a.raw("\n// func attnScoresAVX2(q, k *float32, stride, n, hd, lanes int, scale float32, out *float32)\n")
+	a.raw("TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-64\n")
+	a.l("MOVQ q+0(FP), SI")
+	a.l("MOVQ k+8(FP), DI")
+	a.l("MOVQ stride+16(FP), R8")
+	a.l("SHLQ $2, R8")
+	a.l("MOVQ n+24(FP), CX")
+	a.l("MOVQ hd+32(FP), DX")
+	a.l("MOVQ lanes+40(FP), R9")
+	a.l("VMOVSS scale+48(FP), X15")
+	a.l("MOVQ out+56(FP), R10")
+	a.l("CMPQ R9, $64")
+	a.l("JEQ wide")
+	a.label("loop16")
+	a.l("VXORPS Y0, Y0, Y0")
+	a.l("VXORPS Y1, Y1, Y1")
+	a.l("XORQ AX, AX")
+	a.l("MOVQ DX, BX")
+	a.label("inner16")
+	a.l("VMOVUPS (SI)(AX*1), Y2")
+	a.l("VMOVUPS 32(SI)(AX*1), Y3")
+	a.l("VFMADD231PS (DI)(AX*1), Y2, Y0")
+	a.l("VFMADD231PS 32(DI)(AX*1), Y3, Y1")
+	a.l("ADDQ $64, AX")
+	a.l("SUBQ $16, BX")
+	a.l("JNZ inner16")
+	a.l("VADDPS Y0, Y1, Y0")
+	reduce16Tail(a)
+	a.l("ADDQ $4, R10")
+	a.l("ADDQ R8, DI")
+	a.l("DECQ CX")
+	a.l("JNZ loop16")
+	a.l("VZEROUPPER")
+	a.l("RET")
+	a.label("wide")
+	for i := 0; i < 8; i++ {
+		a.l("VXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	a.l("XORQ AX, AX")
+	a.l("MOVQ DX, BX")
+	a.label("inner64")
+	for i := 0; i < 8; i++ {
+		a.l("VMOVUPS %d(SI)(AX*1), Y8", 32*i)
+		a.l("VFMADD231PS %d(DI)(AX*1), Y8, Y%d", 32*i, i)
+	}
+	a.l("ADDQ $256, AX")
+	a.l("SUBQ $64, BX")
+	a.l("JNZ inner64")
+	a.comment("fold64: lane i = (acc[i]+acc[32+i]) + (acc[16+i]+acc[48+i])")
+	a.l("VADDPS Y4, Y0, Y0")
+	a.l("VADDPS Y6, Y2, Y2")
+	a.l("VADDPS Y2, Y0, Y0")
+	a.l("VADDPS Y5, Y1, Y1")
+	a.l("VADDPS Y7, Y3, Y3")
+	a.l("VADDPS Y3, Y1, Y1")
+	a.l("VADDPS Y0, Y1, Y0")
+	reduce16Tail(a)
+	a.l("ADDQ $4, R10")
+	a.l("ADDQ R8, DI")
+	a.l("DECQ CX")
+	a.l("JNZ wide")
+	a.l("VZEROUPPER")
+	a.l("RET")
+
+}
+
+// reduce16Tail finishes _mm512_reduce_add_ps once its first step (x[8+i] +
+// x[i], in Y0) is done: h[4+j] + h[j], then (q0+q2) + (q1+q3); the sum
+// times X15 is stored at (R10). Clobbers X0, X1.
+func reduce16Tail(a *asm) {
+	a.l("VEXTRACTF128 $1, Y0, X1")
+	a.l("VADDPS X0, X1, X0")
+	a.l("VMOVHLPS X0, X0, X1")
+	a.l("VADDPS X1, X0, X0")
+	a.l("VMOVSHDUP X0, X1")
+	a.l("VADDSS X1, X0, X0")
+	a.l("VMULSS X15, X0, X0")
+	a.l("VMOVSS X0, (R10)")
+}
+
+// attnAccum writes the attention value kernel: for t in [first, n), row
+// t%lanes of out (lanes rows of hd floats) += s[t] * v_t, v_t = v +
+// t*stride floats. The products are of f16 values, exact, so the fused
+// multiply-add equals ggml's multiply and add. hd is a multiple of 8, lanes
+// a power of two.
+func attnAccum(a *asm) {
+	a.raw("\n// func attnAccumAVX2(s, v *float32, stride, first, n, hd, lanes int, out *float32)\n")
+	a.raw("TEXT ·attnAccumAVX2(SB), NOSPLIT, $0-64\n")
+	a.l("MOVQ s+0(FP), SI")
+	a.l("MOVQ v+8(FP), DI")
+	a.l("MOVQ stride+16(FP), R8")
+	a.l("SHLQ $2, R8")
+	a.l("MOVQ first+24(FP), BX")
+	a.l("MOVQ n+32(FP), CX")
+	a.l("MOVQ hd+40(FP), DX")
+	a.l("MOVQ lanes+48(FP), R9")
+	a.l("DECQ R9")
+	a.l("MOVQ out+56(FP), R10")
+	a.l("MOVQ DX, R11")
+	a.l("SHLQ $2, R11")
+	a.l("CMPQ BX, CX")
+	a.l("JGE done")
+	a.l("MOVQ BX, AX")
+	a.l("IMULQ R8, AX")
+	a.l("ADDQ AX, DI")
+	a.label("tloop")
+	a.l("VBROADCASTSS (SI)(BX*4), Y15")
+	a.l("MOVQ BX, AX")
+	a.l("ANDQ R9, AX")
+	a.l("IMULQ R11, AX")
+	a.l("LEAQ (R10)(AX*1), R12")
+	a.l("XORQ AX, AX")
+	a.l("MOVQ DX, R13")
+	a.label("dloop")
+	a.l("VMOVUPS (R12)(AX*1), Y0")
+	a.l("VFMADD231PS (DI)(AX*1), Y15, Y0")
+	a.l("VMOVUPS Y0, (R12)(AX*1)")
+	a.l("ADDQ $32, AX")
+	a.l("SUBQ $8, R13")
+	a.l("JNZ dloop")
+	a.l("ADDQ R8, DI")
+	a.l("INCQ BX")
+	a.l("CMPQ BX, CX")
+	a.l("JLT tloop")
+	a.label("done")
+	a.l("VZEROUPPER")
+	a.l("RET")
+}
+
+// kTiled writes the tiled K-quant kernels, one weight row against vecs
+// Q8_K vectors (ggml-cpu's tiled matmul, the path llama.cpp takes for
+// batches of 8 vectors or more):
+//
+//	func q4KTiledAVX2(w *byte, blocks int, qs *int8, d *float32, bsums *int16, vecs int, out *float32, ostride int)
+//
+// Per super-block the exact integer sums s1 (quants times activations
+// times sub-block scales; Q6_K: of quants minus 32) and, for Q4_K, s2
+// (mins times activation sub-block sums) are computed with the integer
+// lanes of the row kernels and summed (integers: any order); then
+// r = fma(-dmin, s2, float32(s1)*d) (Q6_K: float32(s1)*d) and
+// acc = fma(r, d_y, acc) over the super-blocks, in hardware FMA. The
+// vectors' quants, scales and sums follow each other (vector v at v*blocks
+// super-blocks); out[v*ostride] receives vector v's result.
+//
+// GPRs: SI row, R13 super-block, R9 qs, R10 d, R11 bsums, BX super-blocks
+// left, CX vectors left, DI out, DX ostride in bytes. X11 accumulates.
+func kTiled(a *asm, kt kType) {
+	name := "q" + strings.ReplaceAll(kt.name[1:], "_", "") + "TiledAVX2"
+	a.raw(fmt.Sprintf("\n// func %s(w *byte, blocks int, qs *int8, d *float32, bsums *int16, vecs int, out *float32, ostride int)\n", name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-64\n", name))
+	a.l("MOVQ w+0(FP), SI")
+	a.l("MOVQ qs+16(FP), R9")
+	a.l("MOVQ d+24(FP), R10")
+	a.l("MOVQ bsums+32(FP), R11")
+	a.l("MOVQ vecs+40(FP), CX")
+	a.l("MOVQ out+48(FP), DI")
+	a.l("MOVQ ostride+56(FP), DX")
+	a.l("SHLQ $2, DX")
+	a.l("VMOVDQU nibbleMask<>(SB), Y15")
+	a.label("vec")
+	a.l("VXORPS X11, X11, X11")
+	a.l("MOVQ SI, R13")
+	a.l("MOVQ blocks+8(FP), BX")
+	a.label("block")
+	a.l("VPXOR Y12, Y12, Y12")
+	if kt.name == "Q6_K" {
+		q6kBody(a)
+	} else {
+		kScalesMins(a)
+		a.comment("X9 = s2")
+		a.l("VPSHUFD $0x4e, X2, X3")
+		a.l("VPADDD X3, X2, X2")
+		a.l("VPSHUFD $0xb1, X2, X3")
+		a.l("VPADDD X3, X2, X9")
+		for g := 0; g < 4; g++ {
+			a.l("VMOVDQU %d(R13), Y0", 16+32*g)
+			a.l("VPSRLW $4, Y0, Y1")
+			a.l("VPAND Y15, Y0, Y0")
+			a.l("VPAND Y15, Y1, Y1")
+			a.l("VPMADDUBSW %d(R9), Y0, Y0", 64*g)
+			a.l("VPMADDUBSW %d(R9), Y1, Y1", 64*g+32)
+			a.l("VPSHUFB k4Shuffle<>+%d(SB), Y13, Y2", 64*g)
+			a.l("VPMADDWD Y2, Y0, Y0")
+			a.l("VPSHUFB k4Shuffle<>+%d(SB), Y13, Y3", 64*g+32)
+			a.l("VPMADDWD Y3, Y1, Y1")
+			a.l("VPADDD Y0, Y12, Y12")
+			a.l("VPADDD Y1, Y12, Y12")
+		}
+	}
+	a.comment("X0 = float32(s1)")
+	a.l("VEXTRACTI128 $1, Y12, X0")
+	a.l("VPADDD X12, X0, X0")
+	a.l("VPSHUFD $0x4e, X0, X1")
+	a.l("VPADDD X1, X0, X0")
+	a.l("VPSHUFD $0xb1, X0, X1")
+	a.l("VPADDD X1, X0, X0")
+	a.l("VCVTDQ2PS X0, X0")
+	if kt.name == "Q6_K" {
+		a.l("MOVWLZX 208(R13), AX")
+		a.l("VMOVD AX, X3")
+		a.l("VCVTPH2PS X3, X3")
+		a.l("VMULSS X3, X0, X0")
+	} else {
+		a.comment("r = fma(-dmin, s2, s1*d)")
+		a.l("VMOVD (R13), X3")
+		a.l("VCVTPH2PS X3, X3")
+		a.l("VMULSS X3, X0, X0")
+		a.l("VMOVSHDUP X3, X4")
+		a.l("VCVTDQ2PS X9, X9")
+		a.l("VFNMADD231SS X4, X9, X0")
+	}
+	a.comment("acc = fma(r, d_y, acc)")
+	a.l("VFMADD231SS (R10), X0, X11")
+	a.l("ADDQ $%d, R13", kt.size)
+	a.l("ADDQ $256, R9")
+	a.l("ADDQ $4, R10")
+	a.l("ADDQ $32, R11")
+	a.l("DECQ BX")
+	a.l("JNZ block")
+	a.l("VMOVSS X11, (DI)")
+	a.l("ADDQ DX, DI")
+	a.l("DECQ CX")
+	a.l("JNZ vec")
+	a.l("VZEROUPPER")
+	a.l("RET")
+}
+
+// softmaxF16 writes the attention softmax kernel (AVX-512F, 16 lanes):
+//
+//	func softmaxF16AVX512(s *float32, first, n int, m float32)
+//
+// ggml_soft_max of s[first:n] (the other positions masked) followed by the f16 rounding of the weights: per
+// group of 16 positions aligned at 0, e = ggml_v_expf(s - m) (its AVX-512
+// code, instruction for instruction; s - m <= 0 so n <= 0 and the
+// overflow branch is not needed; m is the maximum of s[first:n]) with masked lanes 0, stored back, summed
+// as _mm512_reduce_add_ps and added to a float64 sum; then every group is
+// multiplied by float32(1/sum) and rounded to f16. s must have room up to
+// n rounded up to 16.
+//
+// Z16..Z27 hold constants, Z28 the lane indices, Z29/Z30 first and n,
+// Z15 the maximum, X7 the sum.
+func softmaxF16(a *asm) {
+	a.raw("\n// func softmaxF16AVX512(s *float32, first, n int)\n")
+	a.raw("TEXT ·softmaxF16AVX512(SB), NOSPLIT, $0-24\n")
+	a.l("MOVQ s+0(FP), SI")
+	a.l("MOVQ first+8(FP), BX")
+	a.l("MOVQ n+16(FP), CX")
+	expConstants(a)
+	a.l("VMOVDQU32 iota16<>(SB), Z28")
+	a.l("VPBROADCASTD BX, Z29")
+	a.l("VPBROADCASTD CX, Z30")
+	a.l("VXORPD X7, X7, X7")
+	a.l("MOVQ BX, AX")
+	a.l("ANDQ $-16, AX")
+	a.l("MOVQ AX, DX") // first group, again for the later passes
+	a.comment("Z15 = max of s[first:n] (valid lanes)")
+	a.l("VBROADCASTSS expNegInf<>(SB), Z15")
+	a.label("max")
+	validLanes(a)
+	a.l("VMAXPS (SI)(AX*4), Z15, K1, Z15")
+	a.l("ADDQ $16, AX")
+	a.l("CMPQ AX, CX")
+	a.l("JLT max")
+	a.l("VEXTRACTF32X8 $1, Z15, Y1")
+	a.l("VMAXPS Y1, Y15, Y15")
+	a.l("VEXTRACTF128 $1, Y15, X1")
+	a.l("VMAXPS X1, X15, X15")
+	a.l("VMOVHLPS X15, X15, X1")
+	a.l("VMAXPS X1, X15, X15")
+	a.l("VMOVSHDUP X15, X1")
+	a.l("VMAXSS X1, X15, X15")
+	a.l("VBROADCASTSS X15, Z15")
+	a.l("MOVQ DX, AX")
+	a.label("group")
+	validLanes(a)
+	a.l("VMOVUPS (SI)(AX*4), Z0")
+	a.l("VSUBPS Z15, Z0, Z0")
+	expV(a, false)
+	a.comment("masked lanes: 0")
+	a.l("KANDNW K1, K3, K1")
+	a.l("VMOVAPS.Z Z6, K1, Z0")
+	a.l("VMOVUPS Z0, (SI)(AX*4)")
+	a.comment("_mm512_reduce_add_ps, added to the float64 sum")
+	a.l("VEXTRACTF32X8 $1, Z0, Y1")
+	a.l("VADDPS Y0, Y1, Y1")
+	a.l("VEXTRACTF128 $1, Y1, X2")
+	a.l("VADDPS X1, X2, X2")
+	a.l("VMOVHLPS X2, X2, X3")
+	a.l("VADDPS X3, X2, X2")
+	a.l("VMOVSHDUP X2, X3")
+	a.l("VADDSS X3, X2, X2")
+	a.l("VCVTSS2SD X2, X2, X2")
+	a.l("VADDSD X2, X7, X7")
+	a.l("ADDQ $16, AX")
+	a.l("CMPQ AX, CX")
+	a.l("JLT group")
+	a.comment("Z3 = float32(1/sum)")
+	a.l("VMOVSD expOne64<>(SB), X3")
+	a.l("VDIVSD X7, X3, X3")
+	a.l("VCVTSD2SS X3, X3, X3")
+	a.l("VBROADCASTSS X3, Z3")
+	a.l("MOVQ DX, AX")
+	a.label("scale")
+	a.l("VMULPS (SI)(AX*4), Z3, Z0")
+	a.l("VCVTPS2PH $0, Z0, Y0")
+	a.l("VCVTPH2PS Y0, Z0")
+	a.l("VMOVUPS Z0, (SI)(AX*4)")
+	a.l("ADDQ $16, AX")
+	a.l("CMPQ AX, CX")
+	a.l("JLT scale")
+	a.l("VZEROUPPER")
+	a.l("RET")
+}
+
+// validLanes sets K1 to the lanes i of the group at AX with Z29 <= AX+i <
+// Z30 (first and n broadcast; Z28 the lane indices). Clobbers Z0, K2.
+func validLanes(a *asm) {
+	a.l("VPBROADCASTD AX, Z0")
+	a.l("VPADDD Z28, Z0, Z0")
+	a.l("VPCMPD $5, Z29, Z0, K1")
+	a.l("VPCMPD $1, Z30, Z0, K2")
+	a.l("KANDW K2, K1, K1")
+}
+
+// expConstants loads ggml_v_expf's constants into Z16..Z27.
+func expConstants(a *asm) {
+	for i, c := range []string{"expShift", "expLog2e", "expLn2Hi", "expLn2Lo", "expP1", "expP2", "expP3", "expP4", "expP5", "expOne", "exp192", "absMask"} {
+		if c == "absMask" {
+			a.l("VPBROADCASTD absMask<>(SB), Z%d", 16+i)
+			continue
+		}
+		a.l("VBROADCASTSS %s<>(SB), Z%d", c, 16+i)
+	}
+}
+
+// expV sets Z6 = ggml_v_expf(Z0), its AVX-512 code instruction for
+// instruction (constants in Z16..Z27, see expConstants), and K3 to the
+// lanes with |n| > 192. Without general the caller knows n <= 0 and zeroes
+// the K3 lanes itself; with it they become 0 (n <= 0) or +Inf, as in ggml
+// (Z31 must hold +Inf). Clobbers Z1..Z5, K4.
+func expV(a *asm, general bool) {
+	a.comment("ggml_v_expf")
+	a.l("VMOVAPS Z16, Z1")
+	a.l("VFMADD231PS Z17, Z0, Z1")
+	a.l("VSUBPS Z16, Z1, Z1") // n
+	a.l("VMOVAPS Z0, Z2")
+	a.l("VFNMADD231PS Z18, Z1, Z2")
+	a.l("VFNMADD231PS Z19, Z1, Z2") // b
+	a.l("VMULPS Z2, Z2, Z3")        // u
+	a.l("VMOVAPS Z21, Z4")
+	a.l("VFMADD231PS Z20, Z2, Z4") // 0x1.0e4020p-7*b + 0x1.573e2ep-5
+	a.l("VMOVAPS Z23, Z5")
+	a.l("VFMADD231PS Z22, Z2, Z5") // 0x1.555e66p-3*b + 0x1.fffdb6p-2
+	a.l("VMOVAPS Z25, Z6")
+	a.l("VFMADD231PS Z24, Z2, Z6") // 0x1.ffffecp-1*b + 1
+	a.l("VFMADD231PS Z3, Z4, Z5")
+	a.l("VFMADD231PS Z3, Z5, Z6") // j
+	a.l("VSCALEFPS Z1, Z6, Z6")
+	a.l("VANDPS Z27, Z1, Z2")
+	a.l("VCMPPS $0x1e, Z26, Z2, K3") // |n| > 192
+	if general {
+		a.l("VXORPS Z2, Z2, Z2")
+		a.l("VMOVAPS Z2, K3, Z6")
+		a.l("VCMPPS $0x1e, Z2, Z1, K4") // n > 0
+		a.l("KANDW K3, K4, K4")
+		a.l("VMOVAPS Z31, K4, Z6")
+	}
+}
+
+// swiglu writes ggml_vec_swiglu_f32's AVX-512 loop:
+//
+//	func swigluAVX512(gate, up *float32, n int)
+//
+// gate[i] = ggml_v_silu(gate[i]) * up[i] for n elements, n a positive
+// multiple of 16; ggml_v_silu(x) = x / (1 + ggml_v_expf(0 - x)).
+func swiglu(a *asm) {
+	a.raw("\n// func swigluAVX512(gate, up *float32, n int)\n")
+	a.raw("TEXT ·swigluAVX512(SB), NOSPLIT, $0-24\n")
+	a.l("MOVQ gate+0(FP), SI")
+	a.l("MOVQ up+8(FP), DI")
+	a.l("MOVQ n+16(FP), CX")
+	a.l("SHRQ $4, CX")
+	expConstants(a)
+	a.l("VBROADCASTSS expPosInf<>(SB), Z31")
+	a.label("loop")
+	a.l("VMOVUPS (SI), Z7")
+	a.l("VXORPS Z0, Z0, Z0")
+	a.l("VSUBPS Z7, Z0, Z0")
+	expV(a, true)
+	a.l("VADDPS Z25, Z6, Z6")
+	a.l("VDIVPS Z6, Z7, Z7")
+	a.l("VMULPS (DI), Z7, Z7")
+	a.l("VMOVUPS Z7, (SI)")
+	a.l("ADDQ $64, SI")
+	a.l("ADDQ $64, DI")
+	a.l("DECQ CX")
+	a.l("JNZ loop")
+	a.l("VZEROUPPER")
+	a.l("RET")
+}
+
+// softmaxConstants writes the constants of softmaxF16 and swiglu.
+func softmaxConstants(a *asm) {
+	for _, c := range []struct {
+		name string
+		bits uint32
+	}{
+		{"expShift", math.Float32bits(0x1.8p23)},
+		{"expLog2e", math.Float32bits(0x1.715476p+0)},
+		{"expLn2Hi", math.Float32bits(0x1.62e4p-1)},
+		{"expLn2Lo", math.Float32bits(0x1.7f7d1cp-20)},
+		{"expP1", math.Float32bits(0x1.0e4020p-7)},
+		{"expP2", math.Float32bits(0x1.573e2ep-5)},
+		{"expP3", math.Float32bits(0x1.555e66p-3)},
+		{"expP4", math.Float32bits(0x1.fffdb6p-2)},
+		{"expP5", math.Float32bits(0x1.ffffecp-1)},
+		{"expOne", math.Float32bits(1)},
+		{"exp192", math.Float32bits(192)},
+	} {
+		a.raw(fmt.Sprintf("DATA %s<>+0(SB)/4, $0x%08x\nGLOBL %s<>(SB), RODATA|NOPTR, $4\n\n", c.name, c.bits, c.name))
+	}
+	a.raw(fmt.Sprintf("DATA expNegInf<>+0(SB)/4, $0x%08x\nGLOBL expNegInf<>(SB), RODATA|NOPTR, $4\n\n", math.Float32bits(float32(math.Inf(-1)))))
+	a.raw(fmt.Sprintf("DATA expPosInf<>+0(SB)/4, $0x%08x\nGLOBL expPosInf<>(SB), RODATA|NOPTR, $4\n\n", math.Float32bits(float32(math.Inf(1)))))
+	a.raw(fmt.Sprintf("DATA expOne64<>+0(SB)/8, $0x%016x\nGLOBL expOne64<>(SB), RODATA|NOPTR, $8\n\n", math.Float64bits(1)))
+	var iota []byte
+	for i := 0; i < 16; i++ {
+		iota = binary.LittleEndian.AppendUint32(iota, uint32(i))
+	}
+	dataN(a, "iota16", iota)
 }
