@@ -74,6 +74,7 @@ type Model struct {
 	info    ModelInfo
 	nCtx    int
 	pool    *tensor.Pool // shared by all sessions: Pool is safe for concurrent use
+	batch   *scheduler   // batches the forward passes of concurrent sessions (batch.go)
 
 	// mu guards closed and the file mapping: every use of the weights or
 	// the tokenizer holds it for reading, Close takes it for writing, so
@@ -188,6 +189,7 @@ func load(f *gguf.File, o LoadOptions) (*Model, error) {
 		Threads:            threads,
 	}
 	m.pool = tensor.NewPool(threads)
+	m.batch = newScheduler(m, threads)
 	return m, nil
 }
 
@@ -219,7 +221,9 @@ func (m *Model) acquire() error {
 }
 
 // Close releases the model: it waits for forward passes in flight, stops
-// the thread pool and unmaps the file. It is idempotent.
+// the thread pool, unmaps the file and lets go of the weights (their
+// packed copies are garbage from then on, even while sessions of the
+// model are still referenced). It is idempotent.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -228,6 +232,7 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	m.pool.Close()
+	m.net = nil // every use holds m.mu and checks closed first
 	return m.file.Close()
 }
 

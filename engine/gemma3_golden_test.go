@@ -84,6 +84,7 @@ var (
 // test model file, and loads the model (once for all tests).
 func gemmaGolden(t *testing.T) (*gemmaGoldens, []float32, *Model) {
 	t.Helper()
+	skipGoldensUnderRace(t)
 	path := gemmaModelPath(t)
 	gemmaOnce.Do(func() {
 		gemmaLoaded, gemmaLogits, gemmaErr = readGemmaGolden(path)

@@ -44,9 +44,21 @@ type golden struct {
 
 const goldenDir = "testdata/goldens"
 
+// skipGoldensUnderRace skips a golden test in a -race build: the goldens
+// run one sequence at a time (make test runs them without -race first), and
+// under the race detector the real models take minutes. Concurrency is
+// covered by the batch tests.
+func skipGoldensUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("llama.cpp goldens run without -race (single sequence, minutes under the race detector)")
+	}
+}
+
 // smolGolden loads the SmolLM2 goldens and the model they were made with.
 func smolGolden(t *testing.T) (*golden, []float32, *Model) {
 	t.Helper()
+	skipGoldensUnderRace(t)
 	const name = "smollm2-135m-instruct-q4_1"
 	raw, err := os.ReadFile(filepath.Join(goldenDir, name+".json"))
 	if os.IsNotExist(err) && os.Getenv("CI") == "" {

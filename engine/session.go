@@ -59,51 +59,60 @@ type Result struct {
 // the tokens the cache holds. Its methods may be called from any goroutine
 // but run one at a time.
 type Session struct {
-	m      *Model
-	mu     sync.Mutex
-	cache  *model.KVCache
-	work   *model.Workspace
-	tokens []int32 // the tokens whose keys and values are in cache
-	closed bool
+	m        *Model
+	mu       sync.Mutex
+	cache    *model.KVCache
+	work     *model.Workspace
+	tokens   []int32   // the tokens whose keys and values are in cache
+	logits   []float32 // the logits of the last step (see runStep)
+	lane     *lane     // the batch lane of the call in progress (batch.go)
+	inflight *step     // a step given up on by a cancelled call (see settle)
+	nCtx     int       // the most tokens the session holds (see SessionOptions)
+	closed   bool
 }
 
 // NewSession returns a session with an empty KV cache of the model's
-// context length (memory grows as it fills).
+// context length (memory grows as it fills). NewSessionWith sets another
+// context length.
 func (m *Model) NewSession() (*Session, error) {
-	if err := m.acquire(); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	return &Session{
-		m:     m,
-		cache: model.NewKVCache(m.net.Config(), m.nCtx),
-		work:  model.NewWorkspace(m.pool),
-	}, nil
+	return m.NewSessionWith(SessionOptions{})
 }
 
 // Close releases the session's memory. It is idempotent.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle()
 	s.closed = true
-	s.cache, s.work, s.tokens = nil, nil, nil
+	s.cache, s.work, s.tokens, s.logits = nil, nil, nil, nil
 	return nil
 }
 
-// lock starts a call: it fails if the session is closed.
+// lock starts a call: it fails if the session is closed. It waits for a
+// step a cancelled call left running (see settle).
 func (s *Session) lock() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: session", errs.ErrClosed)
 	}
+	s.settle()
 	return nil
 }
 
+// unlock ends a call: it leaves the batch lane and releases the session.
+func (s *Session) unlock() {
+	s.leaveLane()
+	s.mu.Unlock()
+}
+
 // forward evaluates tokens after the cache's contents, in chunks, and
-// returns the logits of the last one (valid until the next forward). It
-// holds the model for reading during each chunk, so a concurrent
-// Model.Close waits for at most one chunk.
+// returns the logits of the last one (valid until the next forward). Each
+// chunk is a step of the model's batch scheduler (batch.go), batched with
+// the steps of other sessions running at the same time; the scheduler
+// holds the model for reading during a step, so a concurrent Model.Close
+// waits for at most one step. Cancelling ctx returns at once, even in the
+// middle of a step.
 func (s *Session) forward(ctx context.Context, tokens []int32, chunk int) ([]float32, error) {
 	var logits []float32
 	for len(tokens) > 0 {
@@ -115,17 +124,11 @@ func (s *Session) forward(ctx context.Context, tokens []int32, chunk int) ([]flo
 		if n == len(tokens) {
 			mode = model.LogitsLast
 		}
-		batch := []model.SeqInput{{Cache: s.cache, Tokens: tokens[:n], Logits: mode}}
-		if err := s.m.acquire(); err != nil {
-			return nil, err
-		}
-		err := s.m.net.Forward(s.work, batch)
-		s.m.mu.RUnlock()
+		out, err := s.runStep(ctx, tokens[:n], mode)
 		if err != nil {
 			return nil, err
 		}
-		s.tokens = append(s.tokens, tokens[:n]...)
-		logits = batch[0].Out
+		logits = out
 		tokens = tokens[n:]
 	}
 	return logits, nil
@@ -140,7 +143,7 @@ func (s *Session) Evaluate(ctx context.Context, tokens []int32) ([]float32, erro
 	if err := s.lock(); err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if err := s.check(tokens); err != nil {
 		return nil, err
 	}
@@ -161,8 +164,8 @@ func (s *Session) check(prompt []int32) error {
 	if err := s.m.checkTokens(prompt); err != nil {
 		return err
 	}
-	if len(prompt) > s.m.nCtx {
-		return fmt.Errorf("%w: prompt of %d tokens, context of %d", errs.ErrContextLength, len(prompt), s.m.nCtx)
+	if len(prompt) > s.nCtx {
+		return fmt.Errorf("%w: prompt of %d tokens, context of %d", errs.ErrContextLength, len(prompt), s.nCtx)
 	}
 	return nil
 }
@@ -199,7 +202,7 @@ func (s *Session) generate(ctx context.Context, prompt []int32, p SamplingParams
 	if err := s.lock(); err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if err := s.check(prompt); err != nil {
 		return nil, err
 	}
@@ -305,7 +308,7 @@ func (s *Session) generate(ctx context.Context, prompt []int32, p SamplingParams
 			return finish(FinishStop)
 		case p.MaxTokens > 0 && len(res.Tokens) >= p.MaxTokens:
 			return finish(FinishLength)
-		case s.cache.Len() >= s.m.nCtx:
+		case s.cache.Len() >= s.nCtx:
 			return finish(FinishLength)
 		}
 		logits, err = s.forward(ctx, []int32{id}, 1)

@@ -30,4 +30,7 @@ var (
 	ErrNotLoaded = errors.New("model not loaded")
 	// ErrNotFound means a named thing (a model id, a file) does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrMemoryBudget means loading a model would exceed a registry's
+	// memory budget and no unused model could be unloaded to make room.
+	ErrMemoryBudget = errors.New("memory budget exceeded")
 )

@@ -125,3 +125,19 @@ func commit(batch []SeqInput) {
 		s.Cache.n += len(s.Tokens)
 	}
 }
+
+// cancelled reports whether every sequence of the batch is cancelled (see
+// SeqInput.Done), and if so returns the error Forward stops with.
+func cancelled(batch []SeqInput) error {
+	for _, s := range batch {
+		if s.Done == nil {
+			return nil
+		}
+		select {
+		case <-s.Done:
+		default:
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: forward pass", errs.ErrCancelled)
+}

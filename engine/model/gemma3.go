@@ -221,6 +221,9 @@ func (m *gemma3) Forward(w *Workspace, batch []SeqInput) error {
 	var csOf *rope // the RoPE whose angles cs holds
 	for l := range m.layers {
 		layer := &m.layers[l]
+		if err := cancelled(batch); err != nil {
+			return err
+		}
 		rp, window := &m.global, 0
 		if layer.sliding {
 			rp, window = &m.local, m.window

@@ -4,15 +4,20 @@ import "github.com/realm-ai/realm/engine/tensor"
 
 // KVCache holds one sequence's attention keys and values for every layer,
 // stored as binary16 like llama.cpp's default cache. Memory grows with the
-// sequence (doubling, up to MaxLen positions) rather than being reserved
-// for the whole context up front. A KVCache belongs to one sequence and is
-// not safe for concurrent use.
+// sequence (from minPositions, doubling, up to MaxLen positions) rather
+// than being reserved for the whole context up front: a new cache holds no
+// memory, and a short exchange little (SmolLM2-135M takes 23 KiB a
+// position), which keeps thousands of idle sessions cheap. A KVCache
+// belongs to one sequence and is not safe for concurrent use.
 type KVCache struct {
 	layers, kvDim int
 	maxLen        int
 	n             int        // positions filled
 	k, v          [][]uint16 // per layer: (capacity, kvDim) row-major
 }
+
+// minPositions is the capacity of a cache's first allocation.
+const minPositions = 16
 
 // NewKVCache returns an empty cache for up to maxLen positions of a model
 // with config c.
@@ -54,11 +59,19 @@ func (c *KVCache) reserve(n int) {
 		if len(c.k[l]) >= need {
 			continue
 		}
-		size := max(need, min(2*len(c.k[l]), c.maxLen*c.kvDim), 64*c.kvDim)
+		size := max(need, min(2*len(c.k[l]), c.maxLen*c.kvDim), minPositions*c.kvDim)
 		size = min(size, c.maxLen*c.kvDim)
-		c.k[l] = append(c.k[l], make([]uint16, size-len(c.k[l]))...)
-		c.v[l] = append(c.v[l], make([]uint16, size-len(c.v[l]))...)
+		c.k[l] = regrow(c.k[l], size)
+		c.v[l] = regrow(c.v[l], size)
 	}
+}
+
+// regrow returns a slice of length and capacity size holding a's elements
+// first (append would round the capacity up to its size classes).
+func regrow(a []uint16, size int) []uint16 {
+	b := make([]uint16, size)
+	copy(b, a)
+	return b
 }
 
 // store writes keys and values (rows of kvDim floats) of layer l for

@@ -129,6 +129,9 @@ func (m *llama) Forward(w *Workspace, batch []SeqInput) error {
 
 	for l := range m.layers {
 		layer := &m.layers[l]
+		if err := cancelled(batch); err != nil {
+			return err
+		}
 
 		// Attention: x += wo · attention(rope(wq·xb), rope(wk·xb), wv·xb)
 		rmsNormRows(xb, x, layer.attnNorm, c.RMSEps, rows, e)

@@ -70,6 +70,12 @@ type SeqInput struct {
 	// (one row for LogitsLast, len(Tokens) rows for LogitsAll). It points
 	// into the Workspace and is valid until its next Forward.
 	Out []float32
+	// Done, if not nil, cancels the sequence when closed (a context's
+	// Done channel). Forward polls it between layers and stops early with
+	// an error wrapping errs.ErrCancelled, changing no cache, once every
+	// sequence of the batch is cancelled; a batch with a sequence whose
+	// Done is nil or open runs to the end.
+	Done <-chan struct{}
 }
 
 // Model is a loaded architecture. It is immutable after loading, so one
