@@ -47,6 +47,7 @@ var (
 	_ = [1]int{}[statusClosed-C.REALM_ERR_CLOSED]
 	_ = [1]int{}[statusContextLength-C.REALM_ERR_CONTEXT_LENGTH]
 	_ = [1]int{}[statusInternal-C.REALM_ERR_INTERNAL]
+	_ = [1]int{}[statusMemoryBudget-C.REALM_ERR_MEMORY_BUDGET]
 	_ = [1]int{}[statusStreamTimeout-C.REALM_STREAM_TIMEOUT]
 	_ = [1]int{}[statusStreamDone-C.REALM_STREAM_DONE]
 	_ = [1]int{}[abiVersion-C.REALM_ABI_VERSION]
@@ -316,6 +317,11 @@ func realm_stream_next(stream C.realm_stream_t, timeout_ms C.int, chunk_json **C
 //export realm_stream_cancel
 func realm_stream_cancel(stream C.realm_stream_t) C.int {
 	return run(nil, func() error { return streamCancel(unsafe.Pointer(stream)) })
+}
+
+//export realm_stream_cancel_prompt
+func realm_stream_cancel_prompt(stream C.realm_stream_t, index C.int) C.int {
+	return run(nil, func() error { return streamCancelPrompt(unsafe.Pointer(stream), int(index)) })
 }
 
 //export realm_stream_free

@@ -110,15 +110,16 @@ type chunkJSON struct {
 	FinishReason string       `json:"finish_reason,omitempty"`
 	Usage        *usageJSON   `json:"usage,omitempty"`
 	Timings      *timingsJSON `json:"timings,omitempty"`
+	Index        int          `json:"index,omitempty"` // the prompt of a batch stream
 }
 
 func encodeChunk(c registry.Chunk) (string, error) {
 	if !c.Done {
 		id := c.Token
-		return encode(chunkJSON{Text: c.Text, Token: &id})
+		return encode(chunkJSON{Text: c.Text, Token: &id, Index: c.Index})
 	}
 	u, t := usageOf(c.Result), timingsOf(c.Result)
-	return encode(chunkJSON{Text: c.Text, Done: true, FinishReason: c.Result.FinishReason, Usage: &u, Timings: &t})
+	return encode(chunkJSON{Text: c.Text, Done: true, FinishReason: c.Result.FinishReason, Usage: &u, Timings: &t, Index: c.Index})
 }
 
 // --- realm_t ---
@@ -328,6 +329,14 @@ func streamCancel(h unsafe.Pointer) error {
 	return nil
 }
 
+func streamCancelPrompt(h unsafe.Pointer, index int) error {
+	s, _, err := lookup[*registry.Stream](h, "stream")
+	if err != nil {
+		return err
+	}
+	return s.CancelPrompt(index)
+}
+
 func streamFree(h unsafe.Pointer) error {
 	s, err := release[*registry.Stream](h, "stream")
 	if err != nil {
@@ -339,11 +348,11 @@ func streamFree(h unsafe.Pointer) error {
 // --- realm_registry_t ---
 
 func registryNew(optionsJSON string) (unsafe.Pointer, error) {
-	o, err := options("options", optionsJSON)
-	if err != nil {
+	var o registry.RegistryOptions // {"threads", "context_length", "memory_budget"}
+	if err := registry.Decode("options", []byte(optionsJSON), &o); err != nil {
 		return nil, err
 	}
-	g, err := registry.NewRegistry(o)
+	g, err := registry.NewRegistryWith(o)
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,7 @@ func TestEverySentinelHasItsOwnStatus(t *testing.T) {
 		errs.ErrCancelled:        statusCancelled,
 		errs.ErrClosed:           statusClosed,
 		errs.ErrContextLength:    statusContextLength,
+		errs.ErrMemoryBudget:     statusMemoryBudget,
 		registry.ErrTimeout:      statusStreamTimeout,
 		registry.ErrDone:         statusStreamDone,
 	}
@@ -314,7 +315,7 @@ func TestRealmThroughTheABI(t *testing.T) {
 		}
 	}
 	require.NoError(t, streamFree(s))
-	_, err = realmStreamStart(h, `{"prompts": ["a"]}`)
+	_, err = realmStreamStart(h, `{"prompts": ["a", ""]}`)
 	require.ErrorIs(t, err, errs.ErrInvalidArgument)
 }
 

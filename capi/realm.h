@@ -51,6 +51,7 @@ extern "C" {
 #define REALM_ERR_CLOSED 8            /* the handle was freed or closed */
 #define REALM_ERR_CONTEXT_LENGTH 9    /* the prompt does not fit the context */
 #define REALM_ERR_INTERNAL 10         /* a bug in Realm; the message says where */
+#define REALM_ERR_MEMORY_BUDGET 11    /* a load would exceed the registry's memory budget */
 /* Not errors: results of realm_stream_next. */
 #define REALM_STREAM_TIMEOUT 100      /* no chunk within timeout_ms; call again */
 #define REALM_STREAM_DONE 101         /* the stream has ended; no chunk */
@@ -116,12 +117,16 @@ int realm_apply_chat_template(realm_t realm, const char *messages_json, const ch
  * *result_json: {"text", "tokens", "finish_reason", "usage": {"prompt_tokens",
  * "completion_tokens", "total_tokens"}, "timings": {"prompt_ms", "decode_ms",
  * "cached_tokens"}}; for "prompts", a JSON array of such objects in the
- * order of the prompts (run one after the other).
+ * order of the prompts (generated at the same time, batched in the engine;
+ * each result is the one the prompt gets alone).
  */
 int realm_generate(realm_t realm, const char *request_json, char **result_json, char **err);
-/* Starts a generation (request_json as realm_generate, without "prompts").
- * The request is checked and its prompt tokenized before this returns, so
- * bad requests, a missing model and a too long prompt fail here. */
+/* Starts a generation (request_json as realm_generate). The request is
+ * checked and its prompts tokenized before this returns, so bad requests, a
+ * missing model and a too long prompt fail here. With "prompts" the prompts
+ * are generated at the same time: their chunks interleave, each with an
+ * "index" (the prompt's position; left out for 0), and each prompt ends with
+ * a final chunk of its own; REALM_STREAM_DONE follows the last of them. */
 int realm_stream_start(realm_t realm, const char *request_json, realm_stream_t *out, char **err);
 
 /* --- Streams -------------------------------------------------------- */
@@ -139,24 +144,36 @@ int realm_stream_start(realm_t realm, const char *request_json, realm_stream_t *
 int realm_stream_next(realm_stream_t stream, int timeout_ms, char **chunk_json, char **err);
 /* Asks the generation to stop; the stream then ends with finish_reason "cancelled". */
 int realm_stream_cancel(realm_stream_t stream);
+/* Asks prompt index of a "prompts" stream (0 for a single prompt) to stop:
+ * it ends with finish_reason "cancelled", the other prompts go on.
+ * REALM_ERR_INVALID_ARGUMENT for an index out of range. */
+int realm_stream_cancel_prompt(realm_stream_t stream, int index);
 /* Cancels if needed, waits (at most 10 s) for the generation to stop, and
  * frees the stream. Freeing twice gives REALM_ERR_CLOSED. */
 int realm_stream_free(realm_stream_t stream);
 
 /* --- Registry: named models shared by many realms ----------------------- */
 
-/* options_json: {"threads": int, "context_length": int} or NULL. */
+/* options_json: {"threads": int, "context_length": int, "memory_budget": int}
+ * or NULL. memory_budget (bytes, 0 = none) bounds the model files the
+ * registry's ids hold (a file under several ids counts once): a load past it
+ * first unloads the least recently used models no realm or request uses, and
+ * fails with REALM_ERR_MEMORY_BUDGET (unloading nothing) if that cannot make
+ * room. */
 int realm_registry_new(const char *options_json, realm_registry_t *out, char **err);
 /* Frees the registry: unloads every model. Realms it created stay valid until
  * freed; its generations in flight finish. */
 int realm_registry_free(realm_registry_t registry);
 /* options_json: {"replace": bool = false, "context_length": int, "threads": int};
  * a duplicate or empty id without replace is REALM_ERR_INVALID_ARGUMENT. One
- * file loaded under several ids (or by realms) is mapped once. */
+ * file loaded under several ids (or by realms) with the same threads is mapped
+ * once, whatever their context lengths (the context length is per session). */
 int realm_registry_load_model(realm_registry_t registry, const char *model_id, const char *path, const char *options_json, char **err);
 int realm_registry_load_model_bytes(realm_registry_t registry, const char *model_id, const void *data, size_t len, const char *options_json, char **err);
-/* Removes the id (REALM_ERR_NOT_FOUND if unknown); weights are freed when the
- * last realm using them is freed. Generations in flight finish. */
+/* Removes the id at once (REALM_ERR_NOT_FOUND if unknown), also while realms
+ * from realm_registry_realm use it: unloading is deferred, not refused. The
+ * id is free for a new load immediately; the weights are freed when the last
+ * realm using them is freed. Generations in flight finish. */
 int realm_registry_unload(realm_registry_t registry, const char *model_id, char **err);
 /* *models_json: [{"id", "info": {...as realm_model_info}, "realms": int}, ...]
  * sorted by id; "realms" counts the live realms from realm_registry_realm. */
@@ -170,6 +187,32 @@ int realm_registry_stream_start(realm_registry_t registry, const char *model_id,
  * instance). options_json: {"guest_wasm": string, "guest_config": string} as
  * realm_new, or NULL for the default guest. */
 int realm_registry_realm(realm_registry_t registry, const char *model_id, const char *options_json, realm_t *out, char **err);
+
+/* --- Server: the OpenAI-compatible HTTP server (docs/deploy.md) -------- */
+
+typedef struct realm_server_handle *realm_server_t;
+
+/*
+ * Loads the models into a new registry, listens and serves in the background
+ * (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, /health,
+ * /metrics). options_json: {"models": [{"id", "path"}, ...] (required),
+ * "host": string = "127.0.0.1", "port": int = 0 (0: a free port),
+ * "api_keys_file": string (lines "KEY TENANT [GUEST.wasm]"; absent: no
+ * authentication), "threads", "context_length", "max_body_bytes": int =
+ * 1048576, "shutdown_timeout_ms": int = 10000, "log_requests": bool,
+ * "quiet": bool}. Startup messages go to stderr. The library installs no
+ * signal handler: the caller decides when to shut down.
+ */
+int realm_server_start(const char *options_json, realm_server_t *out, char **err);
+/* *info_json: {"address": "host:port", "auth": bool, "models": [id, ...]}. */
+int realm_server_info(realm_server_t server, char **info_json, char **err);
+/* Graceful shutdown: /health answers 503, the listener closes, requests in
+ * flight may finish for up to timeout_ms (0: the configured bound), then are
+ * cancelled and get at most 5 s more; the models are unloaded. Idempotent. */
+int realm_server_shutdown(realm_server_t server, int timeout_ms, char **err);
+/* Shuts down at once (cancelling requests in flight) if still serving, and
+ * frees the handle. Freeing twice gives REALM_ERR_CLOSED. */
+int realm_server_free(realm_server_t server);
 
 /* END CDEF */
 

@@ -23,6 +23,7 @@ const (
 	statusClosed           = 8
 	statusContextLength    = 9
 	statusInternal         = 10
+	statusMemoryBudget     = 11
 	statusStreamTimeout    = 100
 	statusStreamDone       = 101
 )
@@ -42,6 +43,7 @@ var statusTable = []struct {
 	{errs.ErrContextLength, statusContextLength},
 	{errs.ErrNotLoaded, statusNotLoaded},
 	{errs.ErrNotFound, statusNotFound},
+	{errs.ErrMemoryBudget, statusMemoryBudget},
 	{errs.ErrInvalidModel, statusInvalidModel},
 	{errs.ErrUnsupportedModel, statusUnsupportedModel},
 	{errs.ErrInvalidArgument, statusInvalidArgument},

@@ -64,6 +64,7 @@ type Realm struct {
 	guest  *sandbox.Module
 	config []byte            // the guest's configuration
 	inst   *sandbox.Instance // guest instance bound to model's vocabulary
+	extra  []slot            // more sessions and instances for batches (batch.go)
 }
 
 // New returns a Realm without a model, running the default guest. o gives
@@ -87,9 +88,10 @@ func NewWithGuest(o Options, guest Guest) (*Realm, error) {
 }
 
 // newBound returns a Realm running guest and using sm (whose reference it
-// takes over, also on failure); detach, if not nil, is called when the
-// Realm stops using it.
-func newBound(sm *sharedModel, detach func(), guest Guest) (*Realm, error) {
+// takes over, also on failure) with a context of nCtx tokens (0: the
+// model's default); detach, if not nil, is called when the Realm stops
+// using it.
+func newBound(sm *sharedModel, nCtx int, detach func(), guest Guest) (*Realm, error) {
 	r, err := NewWithGuest(Options{}, guest)
 	if err != nil {
 		sm.release()
@@ -100,7 +102,7 @@ func newBound(sm *sharedModel, detach func(), guest Guest) (*Realm, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.bind(sm, detach); err != nil {
+	if err := r.bind(sm, nCtx, detach); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -129,8 +131,9 @@ func (r *Realm) loaded() error {
 }
 
 // bind makes sm (a reference the realm takes over) the realm's model,
-// with a fresh session, and lets go of the model before. r.mu is held.
-func (r *Realm) bind(sm *sharedModel, detach func()) error {
+// with a fresh session of nCtx tokens (0: the model's default), and lets
+// go of the model before. r.mu is held.
+func (r *Realm) bind(sm *sharedModel, nCtx int, detach func()) error {
 	fail := func(err error) error {
 		sm.release()
 		if detach != nil {
@@ -142,7 +145,7 @@ func (r *Realm) bind(sm *sharedModel, detach func()) error {
 	if err != nil {
 		return fail(err)
 	}
-	sess, err := sm.model.NewSession()
+	sess, err := sm.newSession(nCtx)
 	if err != nil {
 		inst.Close()
 		return fail(err)
@@ -154,6 +157,7 @@ func (r *Realm) bind(sm *sharedModel, detach func()) error {
 
 // unbind lets go of the realm's model. r.mu is held.
 func (r *Realm) unbind() {
+	r.closeExtra()
 	if r.inst != nil {
 		r.inst.Close()
 	}
@@ -181,11 +185,12 @@ func (r *Realm) LoadFile(path string, o Options) error {
 		return err
 	}
 	defer r.mu.Unlock()
-	sm, err := openFile(path, r.opts.over(o).engine())
+	opts := r.opts.over(o)
+	sm, err := openFile(path, opts.engine())
 	if err != nil {
 		return err
 	}
-	return r.bind(sm, nil)
+	return r.bind(sm, opts.ContextLength, nil)
 }
 
 // LoadBytes loads a GGUF image from memory like LoadFile. The Realm takes
@@ -198,11 +203,12 @@ func (r *Realm) LoadBytes(name string, data []byte, o Options) error {
 		return err
 	}
 	defer r.mu.Unlock()
-	sm, err := openBytes(name, data, r.opts.over(o).engine())
+	opts := r.opts.over(o)
+	sm, err := openBytes(name, data, opts.engine())
 	if err != nil {
 		return err
 	}
-	return r.bind(sm, nil)
+	return r.bind(sm, opts.ContextLength, nil)
 }
 
 // IsLoaded reports whether a model is loaded.
@@ -220,7 +226,7 @@ func (r *Realm) Info() (Info, error) {
 		return Info{}, err
 	}
 	defer r.mu.Unlock()
-	return r.model.info(), nil
+	return r.model.info(r.sess.ContextLength()), nil
 }
 
 // Tokenize turns text into token ids (see engine.Model.Tokenize).
@@ -287,9 +293,9 @@ func (r *Realm) prompts(req *Request) ([][]int32, error) {
 		if len(ids) == 0 {
 			return nil, fmt.Errorf("%w: prompt %d is empty", errs.ErrInvalidArgument, i)
 		}
-		if len(ids) > info.ContextLength {
+		if n := r.sess.ContextLength(); len(ids) > n {
 			return nil, fmt.Errorf("%w: prompt %d has %d tokens, the context holds %d",
-				errs.ErrContextLength, i, len(ids), info.ContextLength)
+				errs.ErrContextLength, i, len(ids), n)
 		}
 		out[i] = ids
 	}
@@ -304,10 +310,13 @@ func (r *Realm) join(parent context.Context) (context.Context, context.CancelFun
 }
 
 // Generate runs req and returns one result per prompt (one for "prompt"
-// and "messages"). Prompts of a batch run one after the other on the
-// Realm's session; the Realm's guest chooses every token (a guest failure
-// is an error wrapping errs.ErrSandbox). Cancelling ctx (or closing the Realm) ends generation
-// within a token with FinishReason "cancelled".
+// and "messages"), in order. The prompts of a batch ("prompts") are
+// generated at the same time, each on a session and guest instance of its
+// own (up to 16 at once; the Realm keeps them for its next batches), so the
+// engine runs their forward passes as one batch; each result is the one the
+// prompt gets alone. The Realm's guest chooses every token (a guest failure
+// is an error wrapping errs.ErrSandbox). Cancelling ctx (or closing the
+// Realm) ends generation within a token with FinishReason "cancelled".
 func (r *Realm) Generate(ctx context.Context, req Request) ([]*engine.Result, error) {
 	ctx, stop := r.join(ctx)
 	defer stop()
@@ -319,22 +328,23 @@ func (r *Realm) Generate(ctx context.Context, req Request) ([]*engine.Result, er
 	if err != nil {
 		return nil, err
 	}
-	results := make([]*engine.Result, len(prompts))
-	for i, ids := range prompts {
-		res, err := r.sess.GenerateWithPolicy(ctx, ids, req.Sampling, r.inst, nil)
-		if err != nil {
-			return nil, fmt.Errorf("generate prompt %d: %w", i, err)
-		}
-		results[i] = res
+	if len(prompts) > 1 {
+		return r.generateBatch(ctx, prompts, req.Sampling, nil, nil)
 	}
-	return results, nil
+	res, err := r.sess.GenerateWithPolicy(ctx, prompts[0], req.Sampling, r.inst, nil)
+	if err != nil {
+		return nil, fmt.Errorf("generate prompt 0: %w", err)
+	}
+	return []*engine.Result{res}, nil
 }
 
-// Stream starts req (which must not be a batch) and returns its Stream.
-// The request is checked and its prompt tokenized before Stream returns;
-// the generation then runs in its own goroutine, holding the Realm (other
-// calls on it wait) until it ends. The Stream buffers every chunk, so the
-// generation never waits for its reader.
+// Stream starts req and returns its Stream. The request is checked and
+// its prompts tokenized before Stream returns; the generation then runs in
+// its own goroutine, holding the Realm (other calls on it wait) until it
+// ends. The Stream buffers every chunk, so the generation never waits for
+// its reader. For a batch ("prompts") the prompts are generated at the
+// same time as in Generate; their chunks interleave, each carrying its
+// prompt's Index, and each prompt ends with a final chunk of its own.
 func (r *Realm) Stream(ctx context.Context, req Request) (*Stream, error) {
 	return r.stream(ctx, req, nil)
 }
@@ -342,9 +352,6 @@ func (r *Realm) Stream(ctx context.Context, req Request) (*Stream, error) {
 // stream is Stream with a function called after the generation ended and
 // the Realm was released.
 func (r *Realm) stream(ctx context.Context, req Request, after func()) (*Stream, error) {
-	if req.Batch() {
-		return nil, fmt.Errorf("%w: request: a stream takes \"prompt\" or \"messages\", not \"prompts\"", errs.ErrInvalidArgument)
-	}
 	ctx, stop := r.join(ctx)
 	if err := r.loaded(); err != nil {
 		stop()
@@ -355,6 +362,9 @@ func (r *Realm) stream(ctx context.Context, req Request, after func()) (*Stream,
 		r.mu.Unlock()
 		stop()
 		return nil, err
+	}
+	if req.Batch() {
+		return r.streamBatch(ctx, stop, prompts, req.Sampling, after)
 	}
 	s := newStream(stop)
 	sess, inst := r.sess, r.inst

@@ -126,7 +126,7 @@ func TestRealmChatAndLimits(t *testing.T) {
 	require.ErrorIs(t, err, errs.ErrContextLength)
 	_, err = r.Generate(bg, request(t, `{"prompt": ""}`))
 	require.ErrorIs(t, err, errs.ErrInvalidArgument)
-	_, err = r.Stream(bg, request(t, `{"prompts": ["a"]}`))
+	_, err = r.Stream(bg, request(t, `{"prompts": ["a", ""]}`))
 	require.ErrorIs(t, err, errs.ErrInvalidArgument)
 }
 

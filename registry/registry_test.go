@@ -102,8 +102,30 @@ func TestAFileIsMappedOnce(t *testing.T) {
 	require.Same(t, e1.model, e3.model)
 	require.Same(t, e1.model, standalone.model)
 
-	// Other load options give another model.
+	// Another context length shares the weights: it is a property of the
+	// id's sessions. Another thread count gives another model.
 	require.NoError(t, g.LoadFile("small", path, LoadOptions{ContextLength: 64}))
+	require.Equal(t, before+1, loadedFiles())
+	es, _ := g.entry("small")
+	require.Same(t, e1.model, es.model)
+	ms, err := g.Models()
+	require.NoError(t, err)
+	ctxs := map[string]int{}
+	for _, m := range ms {
+		ctxs[m.ID] = m.Info.Ctx
+	}
+	require.Equal(t, map[string]int{"one": 2048, "two": 2048, "three": 2048, "small": 64}, ctxs)
+	r, err := g.Realm("small", Guest{})
+	require.NoError(t, err)
+	info, err := r.Info()
+	require.NoError(t, err)
+	require.Equal(t, 64, info.Ctx)
+	require.Equal(t, 64, r.sess.ContextLength())
+	require.NoError(t, r.Close())
+	require.NoError(t, standalone.LoadFile(path, Options{ContextLength: 32}))
+	require.Same(t, e1.model, standalone.model)
+	require.Equal(t, 32, standalone.sess.ContextLength())
+	require.NoError(t, g.LoadFile("threads", path, LoadOptions{Threads: 2}))
 	require.Equal(t, before+2, loadedFiles())
 
 	// The weights live until the last holder lets go.
@@ -111,6 +133,7 @@ func TestAFileIsMappedOnce(t *testing.T) {
 	require.NoError(t, g.Unload("one"))
 	require.NoError(t, g.Unload("two"))
 	require.NoError(t, g.Unload("three"))
+	require.NoError(t, g.Unload("small"))
 	require.Equal(t, before+2, loadedFiles())
 	require.Equal(t, "length", one(t, standalone, `{"prompt": "in", "max_tokens": 3}`).FinishReason)
 	require.NoError(t, standalone.Close())

@@ -18,8 +18,9 @@ type Request struct {
 	// Prompt is a text prompt (when HasPrompt).
 	Prompt    string
 	HasPrompt bool
-	// Prompts are several text prompts, generated one after the other;
-	// the result is one engine.Result per prompt.
+	// Prompts are several text prompts, generated at the same time (one
+	// batch in the engine); the result is one engine.Result per prompt, in
+	// order, each the one the prompt gets alone.
 	Prompts []string
 	// Messages is a chat, rendered with the model's chat template.
 	Messages []engine.Message

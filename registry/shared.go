@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 
@@ -15,7 +16,9 @@ import (
 
 // fileKey identifies a model file and the options it was loaded with: the
 // same key means the same bytes on disk and an interchangeable Model. path
-// is absolute with symbolic links resolved.
+// is absolute with symbolic links resolved. The options never hold a
+// context length (see weightOptions): it is a property of each session, so
+// loads asking for different context lengths share the weights.
 type fileKey struct {
 	path  string
 	dev   uint64
@@ -40,6 +43,14 @@ var (
 	cacheMu sync.Mutex
 	cache   = map[fileKey]*sharedModel{}
 )
+
+// weightOptions returns the options that shape the Model itself: o
+// without its context length, which each holder applies to its own
+// sessions (engine.SessionOptions).
+func weightOptions(o engine.LoadOptions) engine.LoadOptions {
+	o.ContextLength = 0
+	return o
+}
 
 // statKey returns the key of the file at path.
 func statKey(path string, o engine.LoadOptions) (fileKey, error) {
@@ -74,6 +85,7 @@ func statKey(path string, o engine.LoadOptions) (fileKey, error) {
 // a model of the same file and options is loaded (or being loaded). The
 // caller holds one reference and must release it.
 func openFile(path string, o engine.LoadOptions) (*sharedModel, error) {
+	o = weightOptions(o)
 	k, err := statKey(path, o)
 	if err != nil {
 		return nil, err
@@ -113,7 +125,7 @@ func openFile(path string, o engine.LoadOptions) (*sharedModel, error) {
 
 // openBytes loads a model from data, which it takes ownership of.
 func openBytes(name string, data []byte, o engine.LoadOptions) (*sharedModel, error) {
-	m, err := engine.LoadBytes(name, data, o)
+	m, err := engine.LoadBytes(name, data, weightOptions(o))
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +141,8 @@ func (sm *sharedModel) acquire() {
 	cacheMu.Unlock()
 }
 
-// release drops a reference; the last one closes the model.
+// release drops a reference; the last one closes the model and, for a
+// large model, returns its memory to the operating system at once.
 func (sm *sharedModel) release() {
 	cacheMu.Lock()
 	sm.refs--
@@ -140,11 +153,36 @@ func (sm *sharedModel) release() {
 	cacheMu.Unlock()
 	if last {
 		sm.model.Close()
+		if sm.size >= freeOSMemoryAbove {
+			// The weights' packed copies live in the Go heap: without a
+			// collection now they would stay resident until the heap next
+			// grows to its goal, which a process that just unloaded its
+			// largest model may not do for minutes.
+			debug.FreeOSMemory()
+		}
 	}
 }
 
-// info describes the shared model.
-func (sm *sharedModel) info() Info { return newInfo(sm.model.Info(), sm.size) }
+// freeOSMemoryAbove is the model size from which unloading runs a garbage
+// collection and returns the freed memory to the operating system (a few
+// milliseconds, worth it for the tens of megabytes or more it frees).
+const freeOSMemoryAbove = 16 << 20
+
+// info describes the shared model as used with sessions of nCtx tokens
+// (0: the model's default context).
+func (sm *sharedModel) info(nCtx int) Info {
+	in := newInfo(sm.model.Info(), sm.size)
+	if nCtx > 0 {
+		in.Ctx = nCtx
+	}
+	return in
+}
+
+// newSession returns a session on the model with a context of nCtx tokens
+// (0: the model's default).
+func (sm *sharedModel) newSession(nCtx int) (*engine.Session, error) {
+	return sm.model.NewSessionWith(engine.SessionOptions{ContextLength: nCtx})
+}
 
 // loadedFiles reports how many distinct files are loaded (for tests).
 func loadedFiles() int {

@@ -39,16 +39,22 @@ type Chunk struct {
 	// Result is the generation's result (final chunk only); its Text is
 	// the concatenation of all chunks' Text.
 	Result *engine.Result
+	// Index is the prompt the chunk belongs to, in a batch stream (see
+	// Realm.Stream); 0 otherwise.
+	Index int
 }
 
 // Stream is a generation running in the background. Its chunks are
 // buffered until read with Next. All methods are safe for concurrent use.
 type Stream struct {
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the generation goroutine returned
+	cancel  context.CancelFunc
+	cancels []context.CancelFunc // per prompt of a batch stream (set before it starts)
+	done    chan struct{}        // closed when the generation goroutine returned
 
 	mu        sync.Mutex
 	queue     []Chunk
+	finals    int   // final chunks the stream ends with (one per prompt)
+	ended     int   // final chunks queued so far
 	finished  bool  // the generation ended: queue holds everything
 	err       error // the generation's failure, if any
 	delivered bool  // the final chunk or err was returned by Next
@@ -57,7 +63,7 @@ type Stream struct {
 }
 
 func newStream(cancel context.CancelFunc) *Stream {
-	return &Stream{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
+	return &Stream{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}), finals: 1}
 }
 
 // signal wakes every waiter. s.mu is held.
@@ -68,34 +74,56 @@ func (s *Stream) signal() {
 
 // push queues a token chunk (the engine's onToken callback). The final
 // release of held-back text (ID -1) is kept for the final chunk.
-func (s *Stream) push(t engine.Token) error {
+func (s *Stream) push(t engine.Token) error { return s.pushAt(0, t) }
+
+// pushAt is push for prompt i of a batch.
+func (s *Stream) pushAt(i int, t engine.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.ID < 0 {
-		s.queue = append(s.queue, Chunk{Text: t.Text, Token: -1})
+		s.queue = append(s.queue, Chunk{Text: t.Text, Token: -1, Index: i})
 	} else {
-		s.queue = append(s.queue, Chunk{Text: t.Text, Token: t.ID})
+		s.queue = append(s.queue, Chunk{Text: t.Text, Token: t.ID, Index: i})
 	}
 	s.signal()
 	return nil
 }
 
-// finish records the end of the generation.
+// finish records the end of the generation: the result of a single
+// prompt, or the failure of the generation (then the stream ends whatever
+// final chunks are missing).
 func (s *Stream) finish(res *engine.Result, err error) {
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.err = err
+		s.finished = true
+		s.signal()
+		return
+	}
+	s.finishAt(0, res)
+}
+
+// finishAt queues the final chunk of prompt i; the stream has ended once
+// every prompt's is queued.
+func (s *Stream) finishAt(i int, res *engine.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err != nil {
-		s.err = err
-	} else {
-		final := Chunk{Token: -1, Done: true, Result: res}
-		// Held-back text released at the end travels in the final chunk.
-		if n := len(s.queue); n > 0 && s.queue[n-1].Token < 0 {
-			final.Text = s.queue[n-1].Text
-			s.queue = s.queue[:n-1]
+	final := Chunk{Token: -1, Done: true, Result: res, Index: i}
+	// Held-back text released at the end travels in the final chunk: it is
+	// the prompt's last chunk, if still queued.
+	for j := len(s.queue) - 1; j >= 0; j-- {
+		if c := s.queue[j]; c.Index == i {
+			if c.Token < 0 && !c.Done {
+				final.Text = c.Text
+				s.queue = append(s.queue[:j], s.queue[j+1:]...)
+			}
+			break
 		}
-		s.queue = append(s.queue, final)
 	}
-	s.finished = true
+	s.queue = append(s.queue, final)
+	s.ended++
+	s.finished = s.ended >= s.finals
 	s.signal()
 }
 
@@ -121,7 +149,7 @@ func (s *Stream) Next(timeout time.Duration) (Chunk, error) {
 			c := s.queue[0]
 			s.queue[0] = Chunk{}
 			s.queue = s.queue[1:]
-			if c.Done {
+			if c.Done && s.ended >= s.finals && !hasFinal(s.queue) {
 				s.delivered = true
 			}
 			s.mu.Unlock()
@@ -148,7 +176,23 @@ func (s *Stream) Next(timeout time.Duration) (Chunk, error) {
 
 // Cancel asks the generation to stop; it then ends with a final chunk
 // whose Result has FinishReason "cancelled" (unless it had already ended).
+// A batch stream stops every prompt.
 func (s *Stream) Cancel() { s.cancel() }
+
+// CancelPrompt asks prompt i of a batch stream (0 for a single prompt) to
+// stop, as Cancel does for the whole stream; the other prompts go on. An
+// index out of range is an error wrapping errs.ErrInvalidArgument.
+func (s *Stream) CancelPrompt(i int) error {
+	switch {
+	case s.cancels == nil && i == 0:
+		s.cancel()
+	case i >= 0 && i < len(s.cancels):
+		s.cancels[i]()
+	default:
+		return fmt.Errorf("%w: stream: no prompt %d", errs.ErrInvalidArgument, i)
+	}
+	return nil
+}
 
 // Close cancels the generation, wakes and fails pending Next calls, waits
 // (bounded) for the generation to stop and drops the buffered chunks.
@@ -172,3 +216,13 @@ func (s *Stream) Close() error {
 
 // Wait blocks until the generation has ended (for tests and shutdown).
 func (s *Stream) Wait() { <-s.done }
+
+// hasFinal reports whether q holds a final chunk.
+func hasFinal(q []Chunk) bool {
+	for _, c := range q {
+		if c.Done {
+			return true
+		}
+	}
+	return false
+}

@@ -25,6 +25,7 @@ from .errors import (
     ContextLengthError,
     InternalError,
     InvalidArgumentError,
+    MemoryBudgetError,
     ModelLoadError,
     ModelNotFoundError,
     ModelNotLoadedError,
@@ -68,4 +69,5 @@ __all__ = [
     "ClosedError",
     "ContextLengthError",
     "InternalError",
+    "MemoryBudgetError",
 ]

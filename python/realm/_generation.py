@@ -22,7 +22,8 @@ from typing import (
     Union,
 )
 
-from ._stream import AsyncStream, Stream, _NativeStream, drain
+from ._stream import POLL_MS, AsyncStream, Stream, _NativeStream, drain
+from .errors import ClosedError
 from .types import Chunk, Completion
 
 __all__ = [
@@ -125,6 +126,78 @@ def model_source(path_or_bytes: ModelSource) -> Tuple[Optional[bytes], Optional[
     raise TypeError(f"expected a path or the model's bytes, got {type(path_or_bytes).__name__}")
 
 
+class _PromptOfBatch:
+    """What one prompt's :class:`Stream` sees of a batch stream.
+
+    A batch stream (a request with ``"prompts"``) carries the chunks of all
+    its prompts, each with its ``index``; :class:`_Batch` hands each chunk to
+    its prompt's Stream, which builds that prompt's chunks and Completion.
+    Closing the stream when one prompt ends does nothing: the others go on.
+    """
+
+    __slots__ = ("_native", "_index")
+
+    def __init__(self, native: _NativeStream, index: int) -> None:
+        self._native = native
+        self._index = index
+
+    @property
+    def open(self) -> bool:
+        return self._native.open
+
+    def cancel(self) -> None:
+        """Stop this prompt only."""
+        if self._native.open:
+            self._native.cancel_prompt(self._index)
+
+    def close(self, wait: bool = False) -> None:
+        """Nothing: the batch stream is closed by :class:`_Batch`."""
+
+
+class _Batch:
+    """A batch stream split into one :class:`Stream` per prompt."""
+
+    def __init__(self, native: _NativeStream, count: int, model: str) -> None:
+        self.native = native
+        self.streams = [
+            Stream(_PromptOfBatch(native, i), model=model, chat=False, index=i)  # type: ignore[arg-type]
+            for i in range(count)
+        ]
+
+    def poll(self, timeout_ms: int) -> Optional[Chunk]:
+        """The next chunk of any prompt: None on timeout, StopIteration at the end."""
+        data = self.native.next(timeout_ms)
+        if data is None:
+            return None
+        return self.streams[int(data.get("index") or 0)]._chunk(data)
+
+    def completions(self) -> List[Completion]:
+        """Every prompt's Completion, once the stream has ended."""
+        self.native.close(wait=True)
+        out = []
+        for s in self.streams:
+            if s.completion is None:  # pragma: no cover - the library ended a prompt without a final chunk
+                raise ClosedError("the stream ended without a final chunk")
+            out.append(s.completion)
+        return out
+
+    def stop(self, chunk: Chunk) -> None:
+        """Stop the prompt ``chunk`` belongs to (on_token returned False)."""
+        self.streams[chunk.index].cancel()
+
+
+def _batch_poll(batch: _Batch) -> Any:
+    """One bounded wait for a batch's next chunk (run in a worker thread):
+    the chunk, None on timeout, or _BATCH_END after the last chunk."""
+    try:
+        return batch.poll(POLL_MS)
+    except StopIteration:
+        return _BATCH_END
+
+
+_BATCH_END = object()
+
+
 class Generator:
     """The generating methods, over an abstract way to start a stream.
 
@@ -159,6 +232,12 @@ class Generator:
                 raise TypeError(f"prompts must be str, got {type(p).__name__}")
         return [dict(base, prompt=p) for p in prompt], False
 
+    def _batch(self, requests: List[Dict[str, Any]]) -> _Batch:
+        """Start one batch stream for the single-prompt ``requests``."""
+        request = {k: v for k, v in requests[0].items() if k != "prompt"}
+        request["prompts"] = [r["prompt"] for r in requests]
+        return _Batch(self._start_stream(request), len(requests), self._model_name())
+
     def _chat_request(self, messages: Messages, sampling: Mapping[str, Any]) -> Dict[str, Any]:
         return dict(sampling_request(sampling), messages=_messages(messages))
 
@@ -168,12 +247,27 @@ class Generator:
         self, prompt: Prompt, on_token: Optional[OnToken], sampling: Mapping[str, Any]
     ) -> Union[Completion, List[Completion]]:
         requests, single = self._prompt_requests(prompt, sampling)
-        # A list of prompts runs one after the other; each is interruptible.
-        results = [
-            drain(self._open(request, chat=False, index=i), on_token)
-            for i, request in enumerate(requests)
-        ]
-        return results[0] if single else results
+        if single:
+            return drain(self._open(requests[0], chat=False), on_token)
+        if not requests:
+            return []
+        # A list of prompts is one batch stream: the engine generates the
+        # prompts at the same time; on_token sees their chunks interleaved.
+        batch = self._batch(requests)
+        try:
+            while True:
+                try:
+                    chunk = batch.poll(POLL_MS)
+                except StopIteration:
+                    break
+                if chunk is not None and on_token is not None and on_token(chunk) is False:
+                    batch.stop(chunk)
+        except BaseException:
+            # KeyboardInterrupt, an error from on_token or the library: stop
+            # every prompt and free the stream before propagating.
+            batch.native.close()
+            raise
+        return batch.completions()
 
     def _stream(self, prompt: str, sampling: Mapping[str, Any]) -> Stream:
         if not isinstance(prompt, str):
@@ -199,10 +293,28 @@ class Generator:
         self, prompt: Prompt, on_token: Optional[OnToken], sampling: Mapping[str, Any]
     ) -> Union[Completion, List[Completion]]:
         requests, single = self._prompt_requests(prompt, sampling)
-        results = []
-        for i, request in enumerate(requests):
-            results.append(await self._adrain(request, False, i, on_token))
-        return results[0] if single else results
+        if single:
+            return await self._adrain(requests[0], False, 0, on_token)
+        if not requests:
+            return []
+        loop = asyncio.get_running_loop()
+        batch = await loop.run_in_executor(None, self._batch, requests)
+        try:
+            while True:
+                item = await loop.run_in_executor(None, _batch_poll, batch)
+                if item is _BATCH_END:
+                    break
+                if item is None or on_token is None:
+                    continue
+                result = on_token(item)
+                if asyncio.iscoroutine(result):
+                    result = await result
+                if result is False:
+                    batch.stop(item)
+        except BaseException:
+            batch.native.close()
+            raise
+        return await loop.run_in_executor(None, batch.completions)
 
     async def _adrain(
         self, request: Dict[str, Any], chat: bool, index: int, on_token: Optional[OnToken]

@@ -112,6 +112,11 @@ class _NativeStream:
         if self._finalizer.alive:
             lib.realm_stream_cancel(self._handle)
 
+    def cancel_prompt(self, index: int) -> None:
+        """Ask prompt ``index`` of a batch stream to stop (the others go on)."""
+        if self._finalizer.alive:
+            lib.realm_stream_cancel_prompt(self._handle, index)
+
     def close(self, wait: bool = False) -> None:
         """Cancel the generation if it still runs and free the stream.
         Idempotent. With ``wait`` the stream is freed here, once the

@@ -15,6 +15,7 @@ C status                              exception
 ``REALM_ERR_CLOSED`` (8)              :class:`ClosedError`
 ``REALM_ERR_CONTEXT_LENGTH`` (9)      :class:`ContextLengthError`
 ``REALM_ERR_INTERNAL`` (10)           :class:`InternalError`
+``REALM_ERR_MEMORY_BUDGET`` (11)      :class:`MemoryBudgetError`
 ====================================  =========================
 
 A few classes also derive from the built-in exception a Python user would
@@ -46,6 +47,7 @@ __all__ = [
     "ClosedError",
     "ContextLengthError",
     "InternalError",
+    "MemoryBudgetError",
     "error_for_status",
 ]
 
@@ -127,6 +129,14 @@ class InternalError(RealmError):
     STATUS = 10
 
 
+class MemoryBudgetError(RealmError):
+    """Loading a model would exceed the Registry's ``memory_budget`` and no
+    model could be unloaded to make room (every other model is in use by a
+    realm or a request)."""
+
+    STATUS = 11
+
+
 _BY_STATUS: Dict[int, Type[RealmError]] = {
     cls.STATUS: cls
     for cls in (
@@ -140,6 +150,7 @@ _BY_STATUS: Dict[int, Type[RealmError]] = {
         ClosedError,
         ContextLengthError,
         InternalError,
+        MemoryBudgetError,
     )
     if cls.STATUS is not None
 }

@@ -62,7 +62,8 @@ class Realm(Generator):
 
     Args:
         model: optionally, a model to load right away (as :meth:`load_model`).
-        threads: worker threads for the forward pass (default: all cores).
+        threads: worker threads for the forward pass (default 1, see
+            docs/performance.md).
         context_length: context window in tokens (default: the model's,
             capped by the library).
         guest: a WebAssembly guest module (its bytes, or the path of its
@@ -273,10 +274,13 @@ class Realm(Generator):
 
         Args:
             prompt: the text to continue, or a list of texts (then a list of
-                results comes back, in the same order).
-            on_token: called with every :class:`Chunk` as it is generated;
-                returning False stops the generation (``finish_reason ==
-                "cancelled"``).
+                results comes back, in the same order). The texts of a list
+                are generated at the same time, as one batch in the engine;
+                each result is the one its text gets alone.
+            on_token: called with every :class:`Chunk` as it is generated
+                (for a list, the chunks of all texts interleave; ``chunk.index``
+                tells them apart); returning False stops the generation of
+                that text (``finish_reason == "cancelled"``).
             **sampling: the sampling keywords (see the class docs).
 
         Ctrl-C stops the generation within about 0.2 s and raises

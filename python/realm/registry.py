@@ -64,18 +64,39 @@ class Registry:
     The generating methods take the model id first, then the same arguments
     and sampling keywords as :class:`Realm`'s.
 
+    One file loaded under several ids is mapped once, whatever their
+    ``context_length`` (a limit of each id's sessions, not of the weights).
+    :meth:`unload` of a model that realms still use is deferred: the id goes
+    at once, the weights when the last of those realms is closed.
+
     Args:
-        threads: worker threads for the forward pass (default: all cores).
+        threads: worker threads for the forward pass (default 1).
         context_length: default context window for the models it loads.
+        memory_budget: if set, the most bytes of model files the registry's
+            ids may hold (a file under several ids counts once). Loading
+            past it unloads the least recently used models that no realm and
+            no request uses, or raises :class:`MemoryBudgetError` (unloading
+            nothing) when that cannot make room.
+
+    Raises:
+        InvalidArgumentError: a negative ``threads``, ``context_length`` or
+            ``memory_budget``.
     """
 
     def __init__(
-        self, *, threads: Optional[int] = None, context_length: Optional[int] = None
+        self,
+        *,
+        threads: Optional[int] = None,
+        context_length: Optional[int] = None,
+        memory_budget: Optional[int] = None,
     ) -> None:
         out = ffi.new("realm_registry_t *")
         err = _ffi.new_err()
-        options = _options(threads=threads, context_length=context_length)
+        options = _options(
+            threads=threads, context_length=context_length, memory_budget=memory_budget
+        )
         _ffi.check(lib.realm_registry_new(options, out, err), err, "realm_registry_new failed")
+        self._memory_budget = memory_budget or None
         self._handle = out[0]
         self._finalizer = weakref.finalize(self, _free_registry, self._handle)
 
@@ -85,6 +106,11 @@ class Registry:
         if not self._finalizer.alive:
             raise ClosedError("the Registry is closed")
         return self._handle
+
+    @property
+    def memory_budget(self) -> Optional[int]:
+        """The memory budget in bytes, or None for none."""
+        return self._memory_budget
 
     @property
     def closed(self) -> bool:
@@ -132,6 +158,8 @@ class Registry:
 
         Raises:
             InvalidArgumentError: ``model_id`` is taken and ``replace`` is False.
+            MemoryBudgetError: the model does not fit the ``memory_budget``
+                even after unloading every model nothing uses.
             ModelNotFoundError, ModelLoadError, UnsupportedModelError: as
                 :meth:`Realm.load_model`.
         """
@@ -151,7 +179,9 @@ class Registry:
         return self.models()[model_id].info
 
     def unload(self, model_id: str) -> None:
-        """Remove ``model_id``; its weights are freed once no realm uses them.
+        """Remove ``model_id`` at once, also while realms use it: those
+        realms keep working, and the weights are freed when the last of them
+        is closed (unloading is deferred, never refused).
 
         Raises:
             ModelNotFoundError: no model has this id.

@@ -55,6 +55,7 @@ STATUS_CLASSES = {
     "REALM_ERR_CLOSED": realm.ClosedError,
     "REALM_ERR_CONTEXT_LENGTH": realm.ContextLengthError,
     "REALM_ERR_INTERNAL": realm.InternalError,
+    "REALM_ERR_MEMORY_BUDGET": realm.MemoryBudgetError,
 }
 
 
