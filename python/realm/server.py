@@ -1,215 +1,199 @@
-"""A small OpenAI-compatible HTTP server over a Registry (``realm serve``).
+"""The OpenAI-compatible HTTP server (``python -m realm serve``).
 
-Endpoints (JSON, the OpenAI shapes):
+The server itself is written in Go (package ``server`` of the repository,
+``net/http``) and runs inside the native library; this module only starts
+it through the C ABI (``realm_server_start``), waits for SIGINT or SIGTERM
+and shuts it down gracefully. Python holds no request on its path: requests
+run on Go's threads, in parallel, without the GIL.
 
-* ``GET /v1/models``
-* ``POST /v1/chat/completions`` (``"stream": true`` gives server-sent events)
-* ``POST /v1/completions``
-* ``GET /health``
+Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/completions``
+(``"stream": true`` gives server-sent events), ``GET /v1/models``,
+``GET /health`` and ``GET /metrics`` (Prometheus). See docs/deploy.md.
 
-It uses only the standard library (``http.server``), one thread per
-connection; requests run in parallel on the registry's model. A client that
-disconnects mid-stream cancels its generation. Meant for local use: it has no
-authentication, so bind it to 127.0.0.1 (the default).
+Example::
+
+    with realm.server.Server({"smol": "SmolLM2-135M-Instruct.Q4_1.gguf"}, port=0) as srv:
+        print(srv.address)  # "127.0.0.1:41234"
 """
 
 from __future__ import annotations
 
-import json
-import time
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterator, Optional, Tuple
+import signal
+import threading
+import types
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import errors
-from ._generation import SAMPLING_KEYS
-from .registry import Registry
-from .types import Chunk
+from . import _ffi
+from ._ffi import ffi, lib
+from .errors import ClosedError
 
-__all__ = ["make_server", "serve"]
+__all__ = ["Server", "serve", "parse_model_spec"]
 
-_STATUS_FOR_ERROR = (
-    (errors.ModelNotFoundError, HTTPStatus.NOT_FOUND),
-    (errors.InvalidArgumentError, HTTPStatus.BAD_REQUEST),
-    (errors.ModelNotLoadedError, HTTPStatus.SERVICE_UNAVAILABLE),
-    (errors.ClosedError, HTTPStatus.SERVICE_UNAVAILABLE),
-)
+Models = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
 
 
-class _BadRequest(Exception):
-    pass
+def parse_model_spec(spec: str) -> Tuple[str, str]:
+    """Split ``NAME=PATH`` into ``(name, path)``; a bare ``PATH`` is named
+    after its file (without ``.gguf``).
+
+    Raises:
+        ValueError: an empty name or path.
+    """
+    if "=" in spec:
+        name, path = spec.split("=", 1)
+    else:
+        path = spec
+        name = path.rsplit("/", 1)[-1]
+        if name.endswith(".gguf"):
+            name = name[: -len(".gguf")]
+    if not name or not path:
+        raise ValueError(f"model {spec!r}: want NAME=PATH")
+    return name, path
 
 
-def _sampling(body: Dict[str, Any]) -> Dict[str, Any]:
-    """The sampling keywords of an OpenAI request (other fields are ignored,
-    as OpenAI-compatible servers commonly do)."""
-    sampling = {k: body[k] for k in SAMPLING_KEYS if k in body and body[k] is not None}
-    if "max_completion_tokens" in body and "max_tokens" not in sampling:
-        sampling["max_tokens"] = body["max_completion_tokens"]
-    return sampling
+class Server:
+    """A running OpenAI-compatible server (Go, in the native library).
 
+    The constructor loads the models, binds the address and starts serving
+    in the background; :meth:`shutdown` (or leaving a ``with`` block) stops
+    it gracefully.
 
-class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
-    protocol_version = "HTTP/1.1"
+    Args:
+        models: model id → GGUF path (a mapping or ``(id, path)`` pairs).
+        host: address to bind (default 127.0.0.1).
+        port: port to bind; 0 picks a free one (see :attr:`address`).
+        api_keys: an API key file (lines ``KEY TENANT [GUEST.wasm]``); None
+            turns authentication off (the server says so on stderr).
+        threads: worker threads per forward pass (default 1).
+        context_length: context window of each session.
+        max_body_bytes: largest request body (default 1 MiB); larger is 413.
+        shutdown_timeout: seconds requests in flight may run on at shutdown
+            before they are cancelled (default 10).
+        log_requests: log one line per request to stderr.
+        quiet: no startup messages.
 
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    # -- responses -----------------------------------------------------------
-
-    def _send_json(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_error(self, status: int, message: str, kind: str) -> None:
-        self._send_json(status, {"error": {"message": message, "type": kind, "code": int(status)}})
-
-    def _send_events(self, chunks: Iterator[Chunk]) -> None:
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        for chunk in chunks:
-            self.wfile.write(b"data: " + json.dumps(chunk.to_openai()).encode("utf-8") + b"\n\n")
-            self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-
-    # -- routing -------------------------------------------------------------
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        if self.path == "/health":
-            self._send_json(HTTPStatus.OK, {"status": "ok"})
-        elif self.path == "/v1/models":
-            created = int(self.server.started)
-            data = [
-                {"id": mid, "object": "model", "created": created, "owned_by": "realm"}
-                for mid in self.server.registry.models()
-            ]
-            self._send_json(HTTPStatus.OK, {"object": "list", "data": data})
-        else:
-            self._send_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found")
-
-    def do_POST(self) -> None:  # noqa: N802
-        routes = {"/v1/chat/completions": True, "/v1/completions": False}
-        if self.path not in routes:
-            self._send_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found")
-            return
-        try:
-            body, model_id = self._read_request()
-            self._generate(body, model_id, chat=routes[self.path])
-        except _BadRequest as e:
-            self._send_error(HTTPStatus.BAD_REQUEST, str(e), "invalid_request_error")
-        except errors.RealmError as e:
-            status = next(
-                (s for cls, s in _STATUS_FOR_ERROR if isinstance(e, cls)),
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-            )
-            self._send_error(status, str(e), type(e).__name__)
-        except TypeError as e:
-            self._send_error(HTTPStatus.BAD_REQUEST, str(e), "invalid_request_error")
-        except (BrokenPipeError, ConnectionResetError):
-            # The client went away; leaving the stream loop cancelled the
-            # generation.
-            self.close_connection = True
-
-    def _read_request(self) -> Tuple[Dict[str, Any], str]:
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError as e:
-            raise _BadRequest(f"the body is not JSON: {e}") from None
-        if not isinstance(body, dict):
-            raise _BadRequest("the body must be a JSON object")
-        # Clients always name a model ("gpt-4o"...): use it when the registry
-        # has it, else the default one.
-        requested = body.get("model")
-        if isinstance(requested, str) and requested in self.server.registry:
-            return body, requested
-        return body, self.server.default_model
-
-    def _generate(self, body: Dict[str, Any], model_id: str, chat: bool) -> None:
-        registry = self.server.registry
-        sampling = _sampling(body)
-        stream = bool(body.get("stream"))
-        if chat:
-            if "messages" not in body:
-                raise _BadRequest("missing 'messages'")
-            if stream:
-                self._send_streamed(
-                    registry.chat(model_id, body["messages"], stream=True, **sampling)
-                )
-            else:
-                result = registry.chat(model_id, body["messages"], **sampling)
-                self._send_json(HTTPStatus.OK, result.to_openai())
-            return
-        prompt = body.get("prompt")
-        if not isinstance(prompt, str):
-            raise _BadRequest("'prompt' must be a string")
-        if stream:
-            self._send_streamed(registry.stream(model_id, prompt, **sampling))
-        else:
-            self._send_json(
-                HTTPStatus.OK, registry.generate(model_id, prompt, **sampling).to_openai()
-            )
-
-    def _send_streamed(self, stream: Any) -> None:
-        with stream:
-            self._send_events(iter(stream))
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+    Raises:
+        RealmError: a model that does not load, a bad key file, an address
+            that cannot be bound (:class:`InvalidArgumentError`).
+    """
 
     def __init__(
-        self, address: Tuple[str, int], registry: Registry, default_model: str, verbose: bool
+        self,
+        models: Models,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        api_keys: Optional[str] = None,
+        threads: Optional[int] = None,
+        context_length: Optional[int] = None,
+        max_body_bytes: Optional[int] = None,
+        shutdown_timeout: Optional[float] = None,
+        log_requests: bool = False,
+        quiet: bool = False,
     ) -> None:
-        super().__init__(address, _Handler)
-        self.registry = registry
-        self.default_model = default_model
-        self.verbose = verbose
-        self.started = time.time()
+        pairs = list(models.items()) if isinstance(models, Mapping) else list(models)
+        options: Dict[str, Any] = {
+            "models": [{"id": mid, "path": path} for mid, path in pairs],
+            "host": host,
+            "port": port,
+            "log_requests": log_requests,
+            "quiet": quiet,
+        }
+        if api_keys is not None:
+            options["api_keys_file"] = api_keys
+        if threads is not None:
+            options["threads"] = threads
+        if context_length is not None:
+            options["context_length"] = context_length
+        if max_body_bytes is not None:
+            options["max_body_bytes"] = max_body_bytes
+        if shutdown_timeout is not None:
+            options["shutdown_timeout_ms"] = int(shutdown_timeout * 1000)
+        out = ffi.new("realm_server_t *")
+        err = _ffi.new_err()
+        _ffi.check(
+            lib.realm_server_start(_ffi.encode_json(options), out, err),
+            err,
+            "realm_server_start failed",
+        )
+        self._handle: Any = out[0]
+        self._lock = threading.Lock()
+
+    def _h(self) -> Any:
+        if self._handle is None:
+            raise ClosedError("the server was closed")
+        return self._handle
+
+    def info(self) -> Dict[str, Any]:
+        """``{"address": "host:port", "auth": bool, "models": [id, ...]}``."""
+        out = ffi.new("char **")
+        err = _ffi.new_err()
+        _ffi.check(lib.realm_server_info(self._h(), out, err), err, "realm_server_info failed")
+        info: Dict[str, Any] = _ffi.take_json(out[0])
+        return info
+
+    @property
+    def address(self) -> str:
+        """The address the server listens on, ``"host:port"``."""
+        return str(self.info()["address"])
+
+    @property
+    def models(self) -> List[str]:
+        """The ids of the models served."""
+        return list(self.info()["models"])
+
+    def shutdown(self, timeout: Optional[float] = None) -> None:
+        """Stop gracefully: /health turns 503, requests in flight may finish
+        for up to ``timeout`` seconds (default: the configured bound), then
+        are cancelled; the models are unloaded and the handle freed.
+        Calling it again does nothing."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        err = _ffi.new_err()
+        try:
+            ms = 0 if timeout is None else max(1, int(timeout * 1000))
+            _ffi.check(
+                lib.realm_server_shutdown(handle, ms, err), err, "realm_server_shutdown failed"
+            )
+        finally:
+            lib.realm_server_free(handle)
+
+    close = shutdown
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            try:
+                lib.realm_server_free(self._handle)
+            except Exception:  # pragma: no cover - interpreter teardown
+                pass
 
 
-def make_server(
-    registry: Registry,
-    default_model: str,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    *,
-    verbose: bool = False,
-) -> ThreadingHTTPServer:
-    """An HTTP server answering OpenAI-style requests with ``registry``'s
-    models; a request naming no known model uses ``default_model``. Run it
-    with ``serve_forever()``; ``port=0`` picks a free port
-    (``server.server_address``)."""
-    return _Server((host, port), registry, default_model, verbose)
+def serve(models: Models, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+    """Run a :class:`Server` until SIGINT or SIGTERM, then shut it down
+    gracefully. ``options`` are :class:`Server`'s keyword arguments."""
+    stop = threading.Event()
+    received: List[int] = []
 
+    def on_signal(signum: int, frame: Optional[types.FrameType]) -> None:
+        received.append(signum)
+        stop.set()
 
-def serve(
-    registry: Registry,
-    default_model: str,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    *,
-    verbose: bool = False,
-    ready: Optional[Any] = None,
-) -> None:
-    """Serve until interrupted (Ctrl-C), then shut down cleanly."""
-    server = make_server(registry, default_model, host, port, verbose=verbose)
+    previous = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        if ready is not None:
-            ready(server)
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+        with Server(models, host, port, **options):
+            # A timed wait, so the signal handler runs promptly.
+            while not stop.wait(0.25):
+                pass
     finally:
-        server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
