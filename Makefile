@@ -18,7 +18,7 @@ export REALM_TEST_MODEL = $(SMOLLM2_PATH)
 export REALM_TEST_GEMMA3 = $(GEMMA3_PATH)
 LIB := python/realm/librealm.so
 
-.PHONY: all build lib venv deps sysdeps model guest test test-go test-py run bench bench-sandbox fmt vet clean
+.PHONY: all build lib venv deps sysdeps model guest test test-go test-py run bench bench-models bench-sandbox fmt vet clean
 
 all: build
 
@@ -38,7 +38,7 @@ sysdeps:
 
 # Python dependencies for building, testing and the default model.
 deps: $(PY) sysdeps
-	$(PIP) install cffi pytest nbclient nbformat ipykernel
+	$(PIP) install cffi pytest nbclient nbformat ipykernel openai
 	$(MAKE) model
 	$(GO) mod download
 
@@ -67,13 +67,13 @@ build: deps lib
 
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l engine registry capi)" || (gofmt -l engine registry capi; exit 1)
+	@test -z "$$(gofmt -l engine registry capi server cmd)" || (gofmt -l engine registry capi server cmd; exit 1)
 
 test-go:
 	$(GO) test -count=1 ./...
-	# The race detector on the concurrent parts; the real-model goldens of the
+	# The race detector on the concurrent parts; the llama.cpp goldens of the
 	# engine package ran above and take too long under -race.
-	$(GO) test -count=1 -race -short ./registry/... ./capi/... ./engine/sandbox/... ./engine/tensor/... ./engine/sample/... ./engine/model/...
+	$(GO) test -count=1 -race -short ./engine/ ./registry/... ./server/... ./capi/... ./engine/sandbox/... ./engine/tensor/... ./engine/sample/... ./engine/model/...
 
 test-py:
 	$(PY) -m pytest -q python/tests
@@ -83,8 +83,24 @@ test: build vet test-go test-py
 run: build
 	$(PY) -m realm chat --temperature 0 --system "You are a helpful assistant." --once "What is the capital of France?"
 
-bench: build bench-sandbox
+# The interpreter with llama-cpp-python that `make bench` compares against
+# (any python that can `import llama_cpp`; the bench runs Realm alone and
+# says so when there is none).
+REALM_BENCH_LLAMA_PYTHON ?= $(firstword $(wildcard /work/ref/venv/bin/python))
+export REALM_BENCH_LLAMA_PYTHON
+
+# Side by side with llama.cpp on SmolLM2 Q4_1/Q8_0/Q4_0 and Gemma 3 270M
+# Q4_K_M, 1 and 2 threads (docs/performance.md), then the sandbox's costs.
+bench: build bench-models
 	$(PY) -m realm bench
+	$(MAKE) bench-sandbox
+
+# SmolLM2's Q8_0 and Q4_0 versions, re-quantized from the Q4_1 file into
+# ~/.cache/realm-bench once (needs the gguf package; without it the bench
+# runs the models it has).
+bench-models: $(PY)
+	-$(PIP) install gguf==0.19.0
+	-$(PY) scripts/requant/requant.py --smollm2
 
 bench-sandbox:
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./engine/sandbox/

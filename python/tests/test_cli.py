@@ -106,24 +106,11 @@ def test_info(smollm2_path: str) -> None:
 
 
 def test_bench(smollm2_path: str) -> None:
-    p = run(
-        [
-            "bench",
-            "-m",
-            smollm2_path,
-            "-n",
-            "8",
-            "--runs",
-            "2",
-            "--json",
-            "--prompt",
-            "The history of computing",
-        ]
-    )
+    # The full side-by-side benchmark is tested in test_bench.py.
+    p = run(["bench", "-m", smollm2_path, "-t", "1", "--prompt-tokens", "8", "-n", "4",
+             "--repeats", "1", "--no-llama"])
     assert p.returncode == 0, p.stderr
-    result = json.loads(p.stdout)
-    assert result["prompt_tokens"] == 4 and result["completion_tokens"] == 8
-    assert result["tokens_per_second"] > 0 and result["prompt_tokens_per_second"] > 0
+    assert "Realm" in p.stdout and "not available" in p.stdout
 
 
 def test_default_model_is_smollm2(smollm2_path: str) -> None:
