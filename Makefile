@@ -18,7 +18,7 @@ export REALM_TEST_MODEL = $(SMOLLM2_PATH)
 export REALM_TEST_GEMMA3 = $(GEMMA3_PATH)
 LIB := python/realm/librealm.so
 
-.PHONY: all build lib venv deps sysdeps model guest test test-go test-py run bench bench-models bench-sandbox fmt vet clean
+.PHONY: all build lib venv deps sysdeps model guest test test-go test-py run bench bench-models bench-sandbox bench-scale fmt vet clean
 
 all: build
 
@@ -90,10 +90,17 @@ REALM_BENCH_LLAMA_PYTHON ?= $(firstword $(wildcard /work/ref/venv/bin/python))
 export REALM_BENCH_LLAMA_PYTHON
 
 # Side by side with llama.cpp on SmolLM2 Q4_1/Q8_0/Q4_0 and Gemma 3 270M
-# Q4_K_M, 1 and 2 threads (docs/performance.md), then the sandbox's costs.
+# Q4_K_M, 1 and 2 threads, then many realms on SmolLM2 Q4_1 (1/2/4/8
+# concurrent streams, fairness, first token under load, 1,000 idle realms,
+# two threads; docs/performance.md), then the sandbox's costs. About 3-5
+# minutes on 2 cores.
 bench: build bench-models
 	$(PY) -m realm bench
 	$(MAKE) bench-sandbox
+
+# The multi-tenant part alone.
+bench-scale: build
+	$(PY) -m realm bench --scale only
 
 # SmolLM2's Q8_0 and Q4_0 versions, re-quantized from the Q4_1 file into
 # ~/.cache/realm-bench once (needs the gguf package; without it the bench

@@ -26,7 +26,7 @@ func BenchmarkRealmsDecode(b *testing.B) {
 	prompts := []string{
 		"Once upon a time", "The history of the Roman Empire", "In a small village by the sea",
 		"The best way to learn to cook is", "Dear diary, today", "The spaceship landed on",
-		"My favourite recipe for bread", "A long time ago in a distant land",
+		"The old lighthouse keeper", "A long time ago in a distant land",
 	}
 	for _, n := range []int{1, 8} {
 		b.Run(fmt.Sprintf("realms=%d", n), func(b *testing.B) {

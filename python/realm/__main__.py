@@ -313,6 +313,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="python with llama-cpp-python (default: $REALM_BENCH_LLAMA_PYTHON, else this one)",
     )
     p.add_argument("--no-llama", action="store_true", help="Realm alone")
+    p.add_argument(
+        "--scale",
+        choices=("auto", "on", "off", "only"),
+        default="auto",
+        help="the multi-tenant part (concurrent realms, fairness, first token under load, "
+        "idle realms' memory, two threads): auto = on without -m (default auto)",
+    )
+    p.add_argument(
+        "--streams", default="1,2,4,8", help="concurrent streams of the multi-tenant part"
+    )
+    p.add_argument(
+        "--stream-tokens", type=int, default=48, help="tokens a concurrent stream decodes (48)"
+    )
+    p.add_argument(
+        "--idle-realms", type=int, default=1000, help="idle realms whose memory is measured"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 
