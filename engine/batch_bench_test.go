@@ -34,7 +34,7 @@ func benchPrompts(b *testing.B, m *Model) [][]int32 {
 	for _, text := range []string{
 		"Once upon a time", "The history of the Roman Empire", "In a small village by the sea",
 		"The best way to learn to cook is", "Dear diary, today", "The spaceship landed on",
-		"My favourite recipe for bread", "A long time ago in a distant land",
+		"The old lighthouse keeper", "A long time ago in a distant land",
 	} {
 		ids, err := m.Tokenize(text, true, false)
 		require.NoError(b, err)

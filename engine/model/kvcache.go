@@ -79,10 +79,8 @@ func regrow(a []uint16, size int) []uint16 {
 func (c *KVCache) store(l, start int, k, v []float32) {
 	dk := c.k[l][start*c.kvDim : start*c.kvDim+len(k)]
 	dv := c.v[l][start*c.kvDim : start*c.kvDim+len(v)]
-	for i := range k {
-		dk[i] = tensor.FP32ToFP16(k[i])
-		dv[i] = tensor.FP32ToFP16(v[i])
-	}
+	tensor.FP32ToFP16s(dk, k)
+	tensor.FP32ToFP16s(dv, v)
 }
 
 // widen converts layer l's keys and values for positions [0, n) to float32
@@ -90,8 +88,6 @@ func (c *KVCache) store(l, start int, k, v []float32) {
 func (c *KVCache) widen(l, n int, kf, vf []float32) {
 	ks := c.k[l][:n*c.kvDim]
 	vs := c.v[l][:n*c.kvDim]
-	for i := range ks {
-		kf[i] = f16Table[ks[i]]
-		vf[i] = f16Table[vs[i]]
-	}
+	tensor.FP16ToFP32s(kf, ks)
+	tensor.FP16ToFP32s(vf, vs)
 }

@@ -56,11 +56,7 @@ var f16Table = func() *[1 << 16]float32 {
 
 // roundF16 rounds each value of x to the nearest binary16, keeping it as
 // float32: what ggml does to an f32 operand multiplied by an f16 matrix.
-func roundF16(x []float32) {
-	for i, v := range x {
-		x[i] = f16Table[tensor.FP32ToFP16(v)]
-	}
-}
+func roundF16(x []float32) { tensor.RoundFP16s(x) }
 
 // geglu sets gate[i] = gelu(gate[i]) * up[i] as ggml_vec_geglu_f32 does
 // on CPU (GGML_GELU_FP16): gelu is read from a table indexed by the input

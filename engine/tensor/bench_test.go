@@ -8,7 +8,8 @@ import (
 
 // Benchmarks for Matrix.Mul on SmolLM2-135M's ffn_down shape (576 rows of
 // 1536; a K-quant row needs a multiple of 256), one token (n=1, decode) and
-// a 64-token batch (prompt), on 1 and 2 threads. b.SetBytes is the weight
+// 2, 4 and 8 tokens (batched decoding) and a 64-token batch (prompt), on
+// 1 and 2 threads. b.SetBytes is the weight
 // size, so MB/s is the weight bandwidth achieved.
 //
 //	go test -run '^$' -bench BenchmarkMul ./engine/tensor/
@@ -20,7 +21,7 @@ func BenchmarkMul(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, n := range []int{1, 64} {
+		for _, n := range []int{1, 2, 4, 8, 64} {
 			x := randomVectors(rng, n*cols)
 			out := make([]float32, n*rows)
 			for _, threads := range []int{1, 2} {

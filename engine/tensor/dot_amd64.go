@@ -43,6 +43,25 @@ func q80PackedAVX2(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *i
 //go:noescape
 func q80PackedVNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32)
 
+// Two-vector packed kernels (VNNI): the packed kernel for two activation
+// vectors at once, (qs, d, s, corr) into out and (qs2, d2, s2, corr2) into
+// out2, bit-identical to two calls of the one-vector kernel.
+
+//go:noescape
+func q40Packed2VNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32, qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+
+//go:noescape
+func q41Packed2VNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32, qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+
+//go:noescape
+func q50Packed2VNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32, qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+
+//go:noescape
+func q51Packed2VNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32, qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+
+//go:noescape
+func q80Packed2VNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32, qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+
 // K-quant row kernels: out[i] = W[i]·a for rows rows of stride bytes at w,
 // each of blocks super-blocks, against a Q8_K activation with quants qs,
 // scales d and 16-element sums bsums. rows >= 1, blocks >= 1.
@@ -133,6 +152,43 @@ func packedKernel(t Type, k packedAsm) packedFunc {
 	}
 }
 
+// packed2Asm is the signature of the two-vector packed kernels.
+type packed2Asm func(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32,
+	qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+
+// packedKernel2 wraps a two-vector packed assembly kernel for weights of
+// type t.
+func packedKernel2(t Type, k packed2Asm) packed2Func {
+	size := packedSize(t)
+	q81 := t.VecDotType() == Q8_1
+	ptrs := func(a *actRow, blocks int, out []float32, groups int) (*int8, *float32, *float32, *int32) {
+		if len(a.qs) < blocks*QK || len(a.d) < blocks || len(out) < groups*packRows || len(a.corr) < blocks*QK/4 {
+			panic("tensor: two-vector packed kernel: short output or activation")
+		}
+		var s *float32
+		if q81 {
+			if len(a.s) < blocks {
+				panic("tensor: two-vector packed kernel: Q8_1 activation without sums")
+			}
+			s = &a.s[0]
+		}
+		return &a.qs[0], &a.d[0], s, &a.corr[0]
+	}
+	return func(w []byte, groups int, a, b *actRow, outA, outB []float32) {
+		if groups <= 0 {
+			return
+		}
+		blocks := len(a.d)
+		if len(b.d) != blocks {
+			panic("tensor: two-vector packed kernel: activations of different lengths")
+		}
+		checkKernelArgs(w, groups*blocks, size, blocks, QK, a)
+		qa, da, sa, ca := ptrs(a, blocks, outA, groups)
+		qb, db, sb, cb := ptrs(b, blocks, outB, groups)
+		k(&w[0], groups, blocks, qa, da, sa, ca, &outA[0], qb, db, sb, cb, &outB[0])
+	}
+}
+
 // asmKernelSets lists the assembly kernels this CPU can run, best first.
 var asmKernelSets = func() []kernelSet {
 	x := cpu.X86
@@ -147,6 +203,12 @@ var asmKernelSets = func() []kernelSet {
 			Q5_0: packedKernel(Q5_0, q50PackedVNNI),
 			Q5_1: packedKernel(Q5_1, q51PackedVNNI),
 			Q8_0: packedKernel(Q8_0, q80PackedVNNI),
+		}, packed2: map[Type]packed2Func{
+			Q4_0: packedKernel2(Q4_0, q40Packed2VNNI),
+			Q4_1: packedKernel2(Q4_1, q41Packed2VNNI),
+			Q5_0: packedKernel2(Q5_0, q50Packed2VNNI),
+			Q5_1: packedKernel2(Q5_1, q51Packed2VNNI),
+			Q8_0: packedKernel2(Q8_0, q80Packed2VNNI),
 		}})
 	}
 	sets = append(sets, kernelSet{name: "avx2", packed: map[Type]packedFunc{
@@ -241,5 +303,52 @@ func swiglu16(gate, up []float32) int {
 		return 0
 	}
 	swigluAVX512(&gate[0], &up[0], n)
+	return n
+}
+
+// Slice conversions between float32 and binary16 (F16C; n a positive
+// multiple of 8), bit-identical to FP32ToFP16 and FP16ToFP32.
+
+//go:noescape
+func cvtF32F16AVX(dst *uint16, src *float32, n int)
+
+//go:noescape
+func cvtF16F32AVX(dst *float32, src *uint16, n int)
+
+//go:noescape
+func roundF16AVX(x *float32, n int)
+
+var hasHalfAsm = cpu.X86.HasAVX && cpu.X86.HasF16C
+
+// narrowF16 converts the whole 8s of src into dst (as long) with the
+// assembly kernel and returns how many it did (0 without one).
+func narrowF16(dst []uint16, src []float32) int {
+	n := len(src) &^ 7
+	if !hasHalfAsm || n == 0 {
+		return 0
+	}
+	cvtF32F16AVX(&dst[0], &src[0], n)
+	return n
+}
+
+// widenF16 converts the whole 8s of src into dst (as long) with the
+// assembly kernel and returns how many it did (0 without one).
+func widenF16(dst []float32, src []uint16) int {
+	n := len(src) &^ 7
+	if !hasHalfAsm || n == 0 {
+		return 0
+	}
+	cvtF16F32AVX(&dst[0], &src[0], n)
+	return n
+}
+
+// roundF16s rounds the whole 8s of x to binary16 in place with the
+// assembly kernel and returns how many it did (0 without one).
+func roundF16s(x []float32) int {
+	n := len(x) &^ 7
+	if !hasHalfAsm || n == 0 {
+		return 0
+	}
+	roundF16AVX(&x[0], n)
 	return n
 }

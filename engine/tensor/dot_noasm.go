@@ -23,3 +23,9 @@ func softmaxF16(s []float32, first, n int) bool { return false }
 
 // swiglu16 has no portable version here (see SwiGLU16).
 func swiglu16(gate, up []float32) int { return 0 }
+
+// narrowF16, widenF16 and roundF16s have no assembly here: they do
+// nothing and the callers convert every value in Go.
+func narrowF16(dst []uint16, src []float32) int { return 0 }
+func widenF16(dst []float32, src []uint16) int  { return 0 }
+func roundF16s(x []float32) int                 { return 0 }

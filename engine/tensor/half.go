@@ -92,3 +92,38 @@ func FP32ToBF16(f float32) uint16 {
 	}
 	return uint16((u + (0x7fff + (u>>16)&1)) >> 16)
 }
+
+// FP32ToFP16s sets dst[i] = FP32ToFP16(src[i]) for every i < len(src),
+// eight at a time with F16C where the CPU has it (same bits). It panics if
+// dst is shorter than src.
+func FP32ToFP16s(dst []uint16, src []float32) {
+	if len(dst) < len(src) {
+		panic("tensor: FP32ToFP16s: dst shorter than src")
+	}
+	dst = dst[:len(src)]
+	for i := narrowF16(dst, src); i < len(src); i++ {
+		dst[i] = FP32ToFP16(src[i])
+	}
+}
+
+// FP16ToFP32s sets dst[i] = FP16ToFP32(src[i]) for every i < len(src),
+// eight at a time with F16C where the CPU has it (same bits). It panics if
+// dst is shorter than src.
+func FP16ToFP32s(dst []float32, src []uint16) {
+	if len(dst) < len(src) {
+		panic("tensor: FP16ToFP32s: dst shorter than src")
+	}
+	dst = dst[:len(src)]
+	for i := widenF16(dst, src); i < len(src); i++ {
+		dst[i] = FP16ToFP32(src[i])
+	}
+}
+
+// RoundFP16s rounds every value of x to the nearest binary16 in place,
+// keeping it as float32: x[i] = FP16ToFP32(FP32ToFP16(x[i])), what ggml
+// does to an f32 operand multiplied by an f16 matrix.
+func RoundFP16s(x []float32) {
+	for i := roundF16s(x); i < len(x); i++ {
+		x[i] = FP16ToFP32(FP32ToFP16(x[i]))
+	}
+}

@@ -2,6 +2,8 @@ package tensor
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -95,4 +97,54 @@ func TestBF16(t *testing.T) {
 			require.Equal(t, uint16(h), FP32ToBF16(f))
 		}
 	}
+}
+
+// TestHalfSlicesMatchScalar checks FP32ToFP16s, FP16ToFP32s and
+// RoundFP16s (F16C where the CPU has it) against the scalar conversions bit
+// for bit: every binary16 pattern, ties and their neighbours around every
+// pattern, NaNs (quiet and signalling, with payloads), infinities, values
+// beyond the half range and float32 subnormals, at lengths with and
+// without a tail of fewer than 8.
+func TestHalfSlicesMatchScalar(t *testing.T) {
+	var src []float32
+	for h := 0; h < 1<<16; h++ {
+		f := FP16ToFP32(uint16(h))
+		src = append(src, f)
+		if h&0x7c00 != 0x7c00 {
+			base := math.Float32bits(f)
+			for _, d := range []int32{-1, 0, 1} {
+				src = append(src, math.Float32frombits(uint32(int32(base)+1<<12+d)))
+			}
+		}
+	}
+	for _, b := range []uint32{0x7f800001, 0xff800001, 0x7fc00000, 0x7fffffff, 0xffc12345, 0x7f7fffff,
+		0x477ff000, 0x477fefff, 0x477ff001, 0x00000001, 0x80000001, 0x007fffff, 0x33000000, 0x33000001, 0xb3000000} {
+		src = append(src, math.Float32frombits(b))
+	}
+	rng := rand.New(rand.NewPCG(47, 48))
+	for range 10000 {
+		src = append(src, math.Float32frombits(rng.Uint32()))
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 23, len(src)} {
+		in := src[len(src)-n:]
+		h := make([]uint16, n+1)
+		h[n] = 0xbeef
+		FP32ToFP16s(h, in)
+		require.Equal(t, uint16(0xbeef), h[n], "n=%d: wrote past the end", n)
+		r := slices.Clone(in)
+		RoundFP16s(r)
+		w := make([]float32, n+1)
+		w[n] = 42
+		FP16ToFP32s(w, h[:n])
+		require.Equal(t, float32(42), w[n], "n=%d: wrote past the end", n)
+		for i, f := range in {
+			want := FP32ToFP16(f)
+			require.Equal(t, want, h[i], "n=%d: FP32ToFP16s(%#08x)", n, math.Float32bits(f))
+			wide := math.Float32bits(FP16ToFP32(want))
+			require.Equal(t, wide, math.Float32bits(w[i]), "n=%d: FP16ToFP32s(%#04x)", n, want)
+			require.Equal(t, wide, math.Float32bits(r[i]), "n=%d: RoundFP16s(%#08x)", n, math.Float32bits(f))
+		}
+	}
+	require.Panics(t, func() { FP32ToFP16s(make([]uint16, 3), make([]float32, 4)) })
+	require.Panics(t, func() { FP16ToFP32s(make([]float32, 3), make([]uint16, 4)) })
 }

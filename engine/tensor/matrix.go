@@ -134,7 +134,9 @@ const mulTileRows = 64
 // each x[b] is first converted once to the weight type's VecDotType (int8
 // blocks with scales for quantized weights, F16/BF16 for half weights), then
 // every row is dotted with it by the type's kernel (assembly where the CPU
-// has one, see rows.go; the results are the same). Rows are split over p's
+// has one, see rows.go; the results are the same; with several vectors,
+// the packed types take them two at a time where the CPU has two-vector
+// kernels, with the same results again). Rows are split over p's
 // threads (p may be nil: serial). It panics if x has fewer than n*Cols or
 // out fewer than n*Rows elements, as indexing would, or if m was not built
 // by NewMatrix and has an unsupported type or short Data.
@@ -153,7 +155,7 @@ func (m *Matrix) Mul(p *Pool, x []float32, n int, out []float32) {
 	act := actPool.Get().(*activations)
 	defer actPool.Put(act)
 	j := &act.job
-	*j = mulJob{m: m, x: x, out: out, act: act, kernel: kernel, packed: packedKernels[m.Type]}
+	*j = mulJob{m: m, x: x, out: out, act: act, kernel: kernel, packed: packedKernels[m.Type], packed2: packed2Kernels[m.Type]}
 	vt := m.Type.VecDotType()
 	act.reset(vt, n, m.Cols)
 	serial := p == nil || m.Rows*m.Cols*n < minParallelWork
@@ -182,11 +184,12 @@ func (m *Matrix) Mul(p *Pool, x []float32, n int, out []float32) {
 // mulJob is one Matrix.Mul call, kept in its pooled activations so that a
 // serial call allocates nothing.
 type mulJob struct {
-	m      *Matrix
-	x, out []float32
-	act    *activations
-	kernel rowsFunc
-	packed packedFunc
+	m       *Matrix
+	x, out  []float32
+	act     *activations
+	kernel  rowsFunc
+	packed  packedFunc
+	packed2 packed2Func // nil: one vector at a time
 }
 
 // quantize converts vectors [lo, hi) of x.
@@ -215,9 +218,19 @@ func (j *mulJob) multiply(lo, hi int) {
 	groupSize := m.Cols / QK * packedSize(m.Type)
 	for t := lo; t < hi; t += mulTileRows {
 		te := min(t+mulTileRows, hi)
+		paired := 0 // vectors whose packed rows of this tile are done
+		if t < packedRows && j.packed2 != nil {
+			ge := min(te, packedRows)
+			w := m.packed[t/packRows*groupSize:]
+			for ; paired+1 < len(vecs); paired += 2 {
+				oa := j.out[paired*rows : (paired+1)*rows]
+				ob := j.out[(paired+1)*rows : (paired+2)*rows]
+				j.packed2(w, (ge-t)/packRows, &vecs[paired], &vecs[paired+1], oa[t:ge], ob[t:ge])
+			}
+		}
 		for b := range vecs {
 			o := j.out[b*rows : (b+1)*rows]
-			if t < packedRows {
+			if t < packedRows && b >= paired {
 				ge := min(te, packedRows)
 				j.packed(m.packed[t/packRows*groupSize:], (ge-t)/packRows, &vecs[b], o[t:ge])
 			}

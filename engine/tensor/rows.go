@@ -17,12 +17,18 @@ type rowsFunc func(w []byte, stride int, a *actRow, out []float32)
 // row groups starting at w (see pack.go), each of len(a.d) blocks.
 type packedFunc func(w []byte, groups int, a *actRow, out []float32)
 
+// packed2Func is packedFunc for two activation vectors at once: outA[i] =
+// W[i]·a and outB[i] = W[i]·b, each bit-identical to the one-vector
+// kernel, reading the packed weights once for both.
+type packed2Func func(w []byte, groups int, a, b *actRow, outA, outB []float32)
+
 // kernelSet is one implementation of the kernels, for the weight types it
 // has.
 type kernelSet struct {
-	name   string              // instruction set, for tests and benchmarks: "avx2", "vnni"
-	packed map[Type]packedFunc // 32-element block types, packed layout
-	rows   map[Type]rowsFunc   // other types, file layout
+	name    string               // instruction set, for tests and benchmarks: "avx2", "vnni"
+	packed  map[Type]packedFunc  // 32-element block types, packed layout
+	packed2 map[Type]packed2Func // the same for two vectors at once (optional)
+	rows    map[Type]rowsFunc    // other types, file layout
 }
 
 // packedKernels and rowKernels are what Mul uses for each weight type: the
@@ -39,6 +45,24 @@ var packedKernels, rowKernels = func() (map[Type]packedFunc, map[Type]rowsFunc) 
 		}
 	}
 	return p, k
+}()
+
+// packed2Kernels holds the two-vector packed kernels Mul uses: those of
+// the set that packedKernels' kernel for the type comes from, when it has
+// one.
+var packed2Kernels = func() map[Type]packed2Func {
+	p := make(map[Type]packed2Func)
+	for t := range traits {
+		for _, s := range asmKernelSets {
+			if s.packed[t] != nil {
+				if f := s.packed2[t]; f != nil {
+					p[t] = f
+				}
+				break
+			}
+		}
+	}
+	return p
 }()
 
 // pickPacked returns the packed kernel for t from the first set that has one.

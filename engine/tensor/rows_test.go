@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -579,6 +580,97 @@ func TestAllocPacked(t *testing.T) {
 		seen[&b[0]] = true
 		for _, v := range b {
 			require.Zero(t, v)
+		}
+	}
+}
+
+// TestPromoteHugePagesKeepsContents packs a matrix large enough for its
+// own mapping, lets the background collapse into huge pages finish and
+// checks that the copy still unpacks to the same bytes and multiplies the
+// same.
+func TestPromoteHugePagesKeepsContents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const rows, cols = 4096, 2048 // 4.5 MB of Q4_0: its own mapping
+	data := randomMatrixData(rng, Q4_0, rows, cols)
+	p, own := packMatrix(Q4_0, data, rows, cols, nil)
+	defer runtime.KeepAlive(own)
+	before := bytes.Clone(p)
+	waitHugePages()
+	require.True(t, bytes.Equal(before, p), "collapsing into huge pages changed the packed copy")
+	l := packLayouts[Q4_0]
+	again := make([]byte, len(p))
+	rs := cols / QK * l.bs
+	gs := cols / QK * packedSize(Q4_0)
+	for g := range rows / packRows {
+		packGroup(&l, data[g*packRows*rs:], rs, cols/QK, again[g*gs:])
+	}
+	require.True(t, bytes.Equal(again, p), "packed copy differs from a fresh packing")
+}
+
+// TestPacked2KernelsMatchOneVector checks every two-vector packed kernel
+// against the one-vector kernel of its set and the portable kernel, bit
+// for bit, for both vectors, on random and extreme inputs.
+func TestPacked2KernelsMatchOneVector(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, set := range asmKernelSets {
+		for typ, kernel2 := range set.packed2 {
+			kernel := set.packed[typ]
+			require.NotNil(t, kernel, "%s has a two-vector %s kernel but no one-vector one", set.name, typ)
+			for _, rows := range []int{8, 16, 40} {
+				for _, blocks := range []int{1, 2, 5, 18} {
+					cols := blocks * QK
+					name := fmt.Sprintf("%s/%s/%dx%d", set.name, typ, rows, cols)
+					data := randomMatrixData(rng, typ, rows, cols)
+					extremeBlocks(typ, data)
+					a := randomAct(rng, typ.VecDotType(), cols)
+					b := randomAct(rng, typ.VecDotType(), cols)
+					extremeAct(b)
+					setCorr(quantOffset(typ), a)
+					setCorr(quantOffset(typ), b)
+					p, own := packMatrix(typ, data, rows, cols, nil)
+					outA, outB := make([]float32, rows+1), make([]float32, rows+1)
+					outA[rows], outB[rows] = 42, 42
+					kernel2(p, rows/packRows, a, b, outA[:rows], outB[:rows])
+					require.Equal(t, float32(42), outA[rows], "%s: wrote past its rows", name)
+					require.Equal(t, float32(42), outB[rows], "%s: wrote past its rows", name)
+					oneA, oneB := make([]float32, rows), make([]float32, rows)
+					kernel(p, rows/packRows, a, oneA)
+					kernel(p, rows/packRows, b, oneB)
+					runtime.KeepAlive(own)
+					dot := dotKernel(typ)
+					rs := blocks * typ.BlockSize()
+					for r := range rows {
+						requireSameBits(t, oneA[r], outA[r], "%s row %d, vector a", name, r)
+						requireSameBits(t, oneB[r], outB[r], "%s row %d, vector b", name, r)
+						requireSameBits(t, dot(data[r*rs:(r+1)*rs], b), outB[r], "%s row %d, vector b vs Go", name, r)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPacked2KernelsPanicOnShortInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, set := range asmKernelSets {
+		for typ, kernel2 := range set.packed2 {
+			data := randomMatrixData(rng, typ, 8, 2*QK)
+			p, own := packMatrix(typ, data, 8, 2*QK, nil)
+			defer runtime.KeepAlive(own)
+			a := randomAct(rng, typ.VecDotType(), 2*QK)
+			b := randomAct(rng, typ.VecDotType(), 2*QK)
+			setCorr(quantOffset(typ), a)
+			setCorr(quantOffset(typ), b)
+			out := make([]float32, 8)
+			name := set.name + "/" + typ.String()
+			require.Panics(t, func() { kernel2(p[:len(p)-1], 1, a, b, out, make([]float32, 8)) }, name)
+			require.Panics(t, func() { kernel2(p, 1, a, b, out, make([]float32, 7)) }, name)
+			short := *b
+			short.qs = short.qs[:QK]
+			require.Panics(t, func() { kernel2(p, 1, a, &short, out, make([]float32, 8)) }, name)
+			short = *b
+			short.d = short.d[:1]
+			require.Panics(t, func() { kernel2(p, 1, a, &short, out, make([]float32, 8)) }, name)
 		}
 	}
 }

@@ -13,7 +13,9 @@
 //   - the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) read a copy
 //     of the weights packed by groups of 8 rows (pack.go), so that one
 //     256-bit register holds 4 quants of each of 8 rows and one
-//     multiply-add serves 8 rows;
+//     multiply-add serves 8 rows; with VNNI a second kernel per type takes
+//     two activation vectors per pass (batches: each packed block is
+//     loaded and unpacked once for both);
 //   - the K-quants (Q4_K, Q5_K, Q6_K) read the file layout, one row at a
 //     time over whole 256-element super-blocks;
 //   - the Q8_0/Q8_1 activation quantizer is ggml's AVX2 quantize_row_q8_*.
@@ -258,6 +260,204 @@ func packedKernel(a *asm, pt packedType, is isa) {
 	a.l("ADDQ $32, DI")
 	a.l("DECQ CX")
 	a.l("JNZ group")
+	a.l("VZEROUPPER")
+	a.l("RET")
+}
+
+// packedKernel2 writes the two-vector kernel of pt (VNNI only: it needs
+// the 32 vector registers): the same as packedKernel for two activation
+// vectors a and b at once, so that each packed block is loaded and
+// unpacked once for both. Each vector has its own accumulators, scales and
+// min sum, and every float operation of a row's result is the one-vector
+// kernel's in the same order, so both outputs are bit-identical to it.
+//
+//	func q41Packed2VNNI(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32,
+//		qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)
+//
+// GPRs: SI packed blocks, CX groups left, DI out, DX out2, R8 4*block
+// index, BX 4*blocks; R9, R10, R11 vector a's qs, d and s or corr (a type
+// has a min sum or an offset, never both); R12, R13, AX vector b's. R14
+// and R15 are left alone (g, and the GOT when dynamically linked).
+// Vector registers: Y16..Y23 a's lane accumulators, Y24..Y31 b's; Y13,
+// Y11 their scales, Y10, Y9 their min sums; Y15 nibble mask, Y14 bytes of
+// 16, Y12 bytes of 0x80; Y0..Y8 temporaries.
+func packedKernel2(a *asm, pt packedType) {
+	name := "q" + strings.ReplaceAll(pt.name[1:], "_", "") + "Packed2VNNI"
+	a.raw(fmt.Sprintf("\n// func %s(w *byte, groups, blocks int, qs *int8, d, s *float32, corr *int32, out *float32, qs2 *int8, d2, s2 *float32, corr2 *int32, out2 *float32)\n", name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-104\n", name))
+	type vec struct {
+		accs           []string
+		summ, dd, tmp  string
+		qs, d, sOrCorr string
+	}
+	vs := []vec{
+		{[]string{"Y16", "Y17", "Y18", "Y19", "Y20", "Y21", "Y22", "Y23"}, "Y10", "Y13", "Y3", "R9", "R10", "R11"},
+		{[]string{"Y24", "Y25", "Y26", "Y27", "Y28", "Y29", "Y30", "Y31"}, "Y9", "Y11", "Y6", "R12", "R13", "AX"},
+	}
+	useCorr := pt.offset != 0
+	a.l("MOVQ w+0(FP), SI")
+	a.l("MOVQ groups+8(FP), CX")
+	a.l("MOVQ blocks+16(FP), BX")
+	a.l("SHLQ $2, BX")
+	a.l("MOVQ qs+24(FP), R9")
+	a.l("MOVQ d+32(FP), R10")
+	if useCorr {
+		a.l("MOVQ corr+48(FP), R11")
+		a.l("MOVQ corr2+88(FP), AX")
+	} else {
+		a.l("MOVQ s+40(FP), R11")
+		a.l("MOVQ s2+80(FP), AX")
+	}
+	a.l("MOVQ out+56(FP), DI")
+	a.l("MOVQ qs2+64(FP), R12")
+	a.l("MOVQ d2+72(FP), R13")
+	a.l("MOVQ out2+96(FP), DX")
+	a.l("VMOVDQU nibbleMask<>(SB), Y15")
+	a.l("VMOVDQU bytes16<>(SB), Y14")
+	a.l("VMOVDQU bytes128<>(SB), Y12")
+	a.label("group")
+	for _, v := range vs {
+		for _, r := range v.accs {
+			a.l("VXORPS %s, %s, %s", r, r, r)
+		}
+		if pt.min >= 0 {
+			a.l("VXORPS %s, %s, %s", v.summ, v.summ, v.summ)
+		}
+	}
+	a.l("XORQ R8, R8")
+	a.label("block")
+	a.comment("block scales d_x*d_y of the 8 rows, per vector")
+	a.l("VCVTPH2PS (SI), Y4")
+	for _, v := range vs {
+		a.l("VBROADCASTSS (%s)(R8*1), Y5", v.d)
+		a.l("VMULPS Y5, Y4, %s", v.dd)
+	}
+	if pt.min >= 0 {
+		a.comment("summs += m_x*s_y")
+		a.l("VCVTPH2PS %d(SI), Y4", pt.min)
+		for _, v := range vs {
+			a.l("VBROADCASTSS (%s)(R8*1), Y5", v.sOrCorr)
+			a.l("VMULPS Y5, Y4, Y5")
+			a.l("VADDPS Y5, %s, %s", v.summ, v.summ)
+		}
+	}
+	lane := func(w string, j int) {
+		for _, v := range vs {
+			if useCorr {
+				a.l("VPBROADCASTD %d(%s)(R8*8), %s", 4*j, v.sOrCorr, v.tmp)
+			} else {
+				a.l("VPXOR %s, %s, %s", v.tmp, v.tmp, v.tmp)
+			}
+			a.l("VPDPBUSD.BCST %d(%s)(R8*8), %s, %s", 4*j, v.qs, w, v.tmp)
+			a.l("VCVTDQ2PS %s, %s", v.tmp, v.tmp)
+			a.l("VFMADD231PS %s, %s, %s", v.dd, v.tmp, v.accs[j])
+		}
+	}
+	highBits := func(w string, j int) {
+		if pt.hm >= 0 {
+			a.l("KMOVD %d(SI), K1", pt.hm+4*j)
+			a.l("VPADDB Y14, %s, K1, %s", w, w)
+		}
+	}
+	if pt.offset == 128 { // Q8_0: signed weights, made unsigned
+		for j := 0; j < 8; j++ {
+			a.l("VPXOR %d(SI), Y12, Y0", pt.quants+32*j)
+			lane("Y0", j)
+		}
+	} else {
+		for c := 0; c < 4; c++ {
+			a.l("VMOVDQU %d(SI), Y0", pt.quants+32*c)
+			a.l("VPSRLW $4, Y0, Y1")
+			a.l("VPAND Y15, Y0, Y0")
+			a.l("VPAND Y15, Y1, Y1")
+			highBits("Y0", c)
+			highBits("Y1", c+4)
+			lane("Y0", c)
+			lane("Y1", c+4)
+		}
+	}
+	a.l("ADDQ $%d, SI", pt.size)
+	a.l("ADDQ $4, R8")
+	a.l("CMPQ R8, BX")
+	a.l("JNE block")
+	a.comment("hsum_float_8 per row and vector: (acc4+acc0, ...), (0+2) + (1+3)")
+	for i, v := range vs {
+		for k := 0; k < 4; k++ {
+			a.l("VADDPS %s, %s, Y%d", v.accs[k], v.accs[4+k], k)
+		}
+		a.l("VADDPS Y2, Y0, Y0")
+		a.l("VADDPS Y3, Y1, Y1")
+		a.l("VADDPS Y1, Y0, Y0")
+		if pt.min >= 0 {
+			a.l("VADDPS %s, Y0, Y0", v.summ)
+		}
+		if i == 0 {
+			a.l("VMOVUPS Y0, (DI)")
+		} else {
+			a.l("VMOVUPS Y0, (DX)")
+		}
+	}
+	a.l("ADDQ $32, DI")
+	a.l("ADDQ $32, DX")
+	a.l("DECQ CX")
+	a.l("JNZ group")
+	a.l("VZEROUPPER")
+	a.l("RET")
+}
+
+// halfKernels writes the slice conversions between float32 and binary16
+// (F16C on 256-bit registers, 8 values per step; n a positive multiple of
+// 8). VCVTPS2PH with immediate 0 rounds to nearest even whatever MXCSR
+// says, turns NaNs quiet keeping the sign and the payload's top bits, and
+// VCVTPH2PS widens exactly: the bits of tensor.FP32ToFP16/FP16ToFP32.
+//
+//	func cvtF32F16AVX(dst *uint16, src *float32, n int)
+//	func cvtF16F32AVX(dst *float32, src *uint16, n int)
+//	func roundF16AVX(x *float32, n int)
+func halfKernels(a *asm) {
+	a.raw("\n// func cvtF32F16AVX(dst *uint16, src *float32, n int)\n")
+	a.raw("TEXT ·cvtF32F16AVX(SB), NOSPLIT, $0-24\n")
+	a.l("MOVQ dst+0(FP), DI")
+	a.l("MOVQ src+8(FP), SI")
+	a.l("MOVQ n+16(FP), CX")
+	a.label("narrow")
+	a.l("VMOVUPS (SI), Y0")
+	a.l("VCVTPS2PH $0, Y0, X1")
+	a.l("VMOVDQU X1, (DI)")
+	a.l("ADDQ $32, SI")
+	a.l("ADDQ $16, DI")
+	a.l("SUBQ $8, CX")
+	a.l("JNZ narrow")
+	a.l("VZEROUPPER")
+	a.l("RET")
+
+	a.raw("\n// func cvtF16F32AVX(dst *float32, src *uint16, n int)\n")
+	a.raw("TEXT ·cvtF16F32AVX(SB), NOSPLIT, $0-24\n")
+	a.l("MOVQ dst+0(FP), DI")
+	a.l("MOVQ src+8(FP), SI")
+	a.l("MOVQ n+16(FP), CX")
+	a.label("widen")
+	a.l("VCVTPH2PS (SI), Y0")
+	a.l("VMOVUPS Y0, (DI)")
+	a.l("ADDQ $16, SI")
+	a.l("ADDQ $32, DI")
+	a.l("SUBQ $8, CX")
+	a.l("JNZ widen")
+	a.l("VZEROUPPER")
+	a.l("RET")
+
+	a.raw("\n// func roundF16AVX(x *float32, n int)\n")
+	a.raw("TEXT ·roundF16AVX(SB), NOSPLIT, $0-16\n")
+	a.l("MOVQ x+0(FP), SI")
+	a.l("MOVQ n+8(FP), CX")
+	a.label("round")
+	a.l("VMOVUPS (SI), Y0")
+	a.l("VCVTPS2PH $0, Y0, X1")
+	a.l("VCVTPH2PS X1, Y0")
+	a.l("VMOVUPS Y0, (SI)")
+	a.l("ADDQ $32, SI")
+	a.l("SUBQ $8, CX")
+	a.l("JNZ round")
 	a.l("VZEROUPPER")
 	a.l("RET")
 }
@@ -687,6 +887,9 @@ func main() {
 			packedKernel(a, pt, is)
 		}
 	}
+	for _, pt := range packedTypes {
+		packedKernel2(a, pt)
+	}
 	for _, kt := range kTypes {
 		kKernel(a, kt)
 	}
@@ -695,6 +898,7 @@ func main() {
 			kTiled(a, kt)
 		}
 	}
+	halfKernels(a)
 	attnScores(a)
 	attnAccum(a)
 	softmaxConstants(a)
