@@ -27,6 +27,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/realm-ai/realm/engine/errs"
@@ -114,6 +115,9 @@ func realm_version() *C.realm_cchar_t { return (*C.realm_cchar_t)(unsafe.Pointer
 
 //export realm_abi_version
 func realm_abi_version() C.int { return abiVersion }
+
+//export realm_release_memory
+func realm_release_memory() { debug.FreeOSMemory() }
 
 //export realm_string_free
 func realm_string_free(s *C.char) {

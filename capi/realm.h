@@ -69,6 +69,10 @@ const char *realm_version(void);
 int realm_abi_version(void);
 /* Frees a string returned by the library. NULL is allowed. */
 void realm_string_free(char *s);
+/* Collects the library's garbage and returns free memory to the operating
+ * system (what a model unload does by itself). Safe at any time from any
+ * thread; useful before measuring resident memory. */
+void realm_release_memory(void);
 
 /* --- Realm: one tenant with at most one model loaded ------------------ */
 

@@ -45,9 +45,19 @@ def library_version() -> str:
     return ffi.string(lib.realm_version()).decode("utf-8")
 
 
+def release_memory() -> None:
+    """Collect the native library's garbage and return its free memory to
+    the operating system (unloading a model does this by itself). Useful
+    before reading the process's resident memory."""
+    from ._ffi import lib
+
+    lib.realm_release_memory()
+
+
 __all__ = [
     "__version__",
     "library_version",
+    "release_memory",
     "Realm",
     "Registry",
     "Stream",

@@ -24,18 +24,12 @@ def rss() -> int:
     return status_bytes("VmRSS")
 
 
-def settled_rss(model_path: str) -> int:
-    """Resident memory after Python's and Go's garbage collections.
-
-    Unloading a large model makes the library collect the Go heap and
-    return the free memory to the system, so loading a private copy of
-    ``model_path`` (a thread count nobody else uses gives a copy of its
-    own) and unloading it leaves only live memory resident: garbage the Go
-    heap keeps until its next collection does not count.
-    """
+def settled_rss(model_path: str = "") -> int:
+    """Resident memory after Python's and the library's garbage collections
+    (``realm.release_memory``): garbage the Go heap keeps until its next
+    collection does not count. ``model_path`` is unused (kept for callers)."""
     import realm
 
     gc.collect()
-    with realm.Registry(threads=3) as other:
-        other.load_model("copy", model_path)
+    realm.release_memory()
     return rss()
