@@ -258,14 +258,15 @@ TTFT_SAMPLES = 3
 
 
 def _rss_kib_after_gc() -> int:
-    """VmRSS after Python's garbage collection (the Go heap is not collected
-    on purpose: its uncollected garbage counts, so growth is overstated
-    rather than hidden; loading and unloading a private copy of the model to
-    force a collection, as python/tests/memstat.py does, left the copy's
-    unmapping to a later cleanup and gave readings off by 60-190 MB)."""
+    """VmRSS after Python's and the library's garbage collections
+    (``realm.release_memory``), so Go garbage not yet collected does not
+    count as memory the realms hold."""
     import gc
 
+    import realm
+
     gc.collect()
+    realm.release_memory()
     return _vm_kib("VmRSS")
 
 
@@ -565,8 +566,8 @@ def format_scale(scale: Dict[str, Any]) -> str:
             out.append("  ".join("-" * w for w in widths))
     out.append(f"(ttft: median of {len(t['alone_samples_s'])} new requests, each on a new "
                f"realm; at least {t['fewest_load_streams']} load streams were decoding; one "
-               f"step = {hi} / aggregate rate. Idle realms: VmRSS growth, Go garbage "
-               f"included. Two Realms: two loads of the file, {scale['tokens_per_stream']} "
+               f"step = {hi} / aggregate rate. Idle realms: VmRSS growth after "
+               f"collecting the Go heap. Two Realms: two loads of the file, {scale['tokens_per_stream']} "
                f"tokens each.)")
     return "\n".join(out)
 
