@@ -107,8 +107,22 @@ func copyBytes(data *C.realm_cvoid_t, n C.size_t) ([]byte, error) {
 	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n))...), nil
 }
 
-// returnString stores s in *out as a malloc'ed C string.
-func returnString(out **C.char, s string) { *out = C.CString(s) }
+// runString runs fn like run, for a call whose result is a string: it
+// checks the out-parameter out (named name) first and stores fn's result
+// in *out as a malloc'ed C string.
+func runString(errp **C.char, out **C.char, name string, fn func() (string, error)) C.int {
+	return run(errp, func() error {
+		if err := needOut(unsafe.Pointer(out), name); err != nil {
+			return err
+		}
+		s, err := fn()
+		if err != nil {
+			return err
+		}
+		*out = C.CString(s)
+		return nil
+	})
+}
 
 //export realm_version
 func realm_version() *C.realm_cchar_t { return (*C.realm_cchar_t)(unsafe.Pointer(versionC)) }
@@ -193,92 +207,52 @@ func realm_is_loaded(realm C.realm_t, out *C.int, err **C.char) C.int {
 
 //export realm_model_info
 func realm_model_info(realm C.realm_t, info_json **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(info_json), "info_json"); err != nil {
-			return err
-		}
-		s, err := realmModelInfo(unsafe.Pointer(realm))
-		if err != nil {
-			return err
-		}
-		returnString(info_json, s)
-		return nil
+	return runString(err, info_json, "info_json", func() (string, error) {
+		return realmModelInfo(unsafe.Pointer(realm))
 	})
 }
 
 //export realm_tokenize
 func realm_tokenize(realm C.realm_t, text *C.realm_cchar_t, options_json *C.realm_cchar_t, tokens_json **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(tokens_json), "tokens_json"); err != nil {
-			return err
-		}
+	return runString(err, tokens_json, "tokens_json", func() (string, error) {
 		t, err := needString(text, "text")
 		if err != nil {
-			return err
+			return "", err
 		}
-		s, err := realmTokenize(unsafe.Pointer(realm), t, optString(options_json))
-		if err != nil {
-			return err
-		}
-		returnString(tokens_json, s)
-		return nil
+		return realmTokenize(unsafe.Pointer(realm), t, optString(options_json))
 	})
 }
 
 //export realm_detokenize
 func realm_detokenize(realm C.realm_t, tokens_json *C.realm_cchar_t, text **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(text), "text"); err != nil {
-			return err
-		}
+	return runString(err, text, "text", func() (string, error) {
 		js, err := needString(tokens_json, "tokens_json")
 		if err != nil {
-			return err
+			return "", err
 		}
-		s, err := realmDetokenize(unsafe.Pointer(realm), js)
-		if err != nil {
-			return err
-		}
-		returnString(text, s)
-		return nil
+		return realmDetokenize(unsafe.Pointer(realm), js)
 	})
 }
 
 //export realm_apply_chat_template
 func realm_apply_chat_template(realm C.realm_t, messages_json *C.realm_cchar_t, options_json *C.realm_cchar_t, prompt **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(prompt), "prompt"); err != nil {
-			return err
-		}
+	return runString(err, prompt, "prompt", func() (string, error) {
 		js, err := needString(messages_json, "messages_json")
 		if err != nil {
-			return err
+			return "", err
 		}
-		s, err := realmApplyChatTemplate(unsafe.Pointer(realm), js, optString(options_json))
-		if err != nil {
-			return err
-		}
-		returnString(prompt, s)
-		return nil
+		return realmApplyChatTemplate(unsafe.Pointer(realm), js, optString(options_json))
 	})
 }
 
 //export realm_generate
 func realm_generate(realm C.realm_t, request_json *C.realm_cchar_t, result_json **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(result_json), "result_json"); err != nil {
-			return err
-		}
+	return runString(err, result_json, "result_json", func() (string, error) {
 		js, err := needString(request_json, "request_json")
 		if err != nil {
-			return err
+			return "", err
 		}
-		s, err := realmGenerate(unsafe.Pointer(realm), js)
-		if err != nil {
-			return err
-		}
-		returnString(result_json, s)
-		return nil
+		return realmGenerate(unsafe.Pointer(realm), js)
 	})
 }
 
@@ -305,16 +279,8 @@ func realm_stream_start(realm C.realm_t, request_json *C.realm_cchar_t, out *C.r
 
 //export realm_stream_next
 func realm_stream_next(stream C.realm_stream_t, timeout_ms C.int, chunk_json **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(chunk_json), "chunk_json"); err != nil {
-			return err
-		}
-		s, err := streamNext(unsafe.Pointer(stream), int(timeout_ms))
-		if err != nil {
-			return err
-		}
-		returnString(chunk_json, s)
-		return nil
+	return runString(err, chunk_json, "chunk_json", func() (string, error) {
+		return streamNext(unsafe.Pointer(stream), int(timeout_ms))
 	})
 }
 
@@ -401,39 +367,23 @@ func realm_registry_unload(reg C.realm_registry_t, model_id *C.realm_cchar_t, er
 
 //export realm_registry_models
 func realm_registry_models(reg C.realm_registry_t, models_json **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(models_json), "models_json"); err != nil {
-			return err
-		}
-		s, err := registryModels(unsafe.Pointer(reg))
-		if err != nil {
-			return err
-		}
-		returnString(models_json, s)
-		return nil
+	return runString(err, models_json, "models_json", func() (string, error) {
+		return registryModels(unsafe.Pointer(reg))
 	})
 }
 
 //export realm_registry_generate
 func realm_registry_generate(reg C.realm_registry_t, model_id *C.realm_cchar_t, request_json *C.realm_cchar_t, result_json **C.char, err **C.char) C.int {
-	return run(err, func() error {
-		if err := needOut(unsafe.Pointer(result_json), "result_json"); err != nil {
-			return err
-		}
+	return runString(err, result_json, "result_json", func() (string, error) {
 		id, err := needString(model_id, "model_id")
 		if err != nil {
-			return err
+			return "", err
 		}
 		js, err := needString(request_json, "request_json")
 		if err != nil {
-			return err
+			return "", err
 		}
-		s, err := registryGenerate(unsafe.Pointer(reg), id, js)
-		if err != nil {
-			return err
-		}
-		returnString(result_json, s)
-		return nil
+		return registryGenerate(unsafe.Pointer(reg), id, js)
 	})
 }
 

@@ -93,16 +93,8 @@ func realm_server_start(optionsJSON *C.realm_cchar_t, out *C.realm_server_t, err
 
 //export realm_server_info
 func realm_server_info(s C.realm_server_t, infoJSON **C.char, errp **C.char) C.int {
-	return run(errp, func() error {
-		if err := needOut(unsafe.Pointer(infoJSON), "info_json"); err != nil {
-			return err
-		}
-		js, err := serverInfo(unsafe.Pointer(s))
-		if err != nil {
-			return err
-		}
-		returnString(infoJSON, js)
-		return nil
+	return runString(errp, infoJSON, "info_json", func() (string, error) {
+		return serverInfo(unsafe.Pointer(s))
 	})
 }
 
